@@ -1,0 +1,30 @@
+# Imported targets for Almanac's Debian 12 dependencies. CAF 0.17.6 and cctz ship no CMake config,
+# so they are found by hand (../shared/DEPS.md).
+find_package(Threads REQUIRED)
+
+find_path(CCTZ_INCLUDE_DIR cctz/time_zone.h REQUIRED)
+find_library(CCTZ_LIBRARY cctz REQUIRED)
+if(NOT TARGET cctz::cctz)
+  add_library(cctz::cctz SHARED IMPORTED)
+  set_target_properties(cctz::cctz PROPERTIES IMPORTED_LOCATION ${CCTZ_LIBRARY}
+                        INTERFACE_INCLUDE_DIRECTORIES ${CCTZ_INCLUDE_DIR})
+endif()
+
+find_package(cereal CONFIG REQUIRED)
+find_package(nlohmann_json 3 CONFIG REQUIRED)
+find_package(CLI11 CONFIG REQUIRED)
+
+find_package(RocksDB 7 CONFIG QUIET)
+
+find_path(CAF_INCLUDE_DIR caf/all.hpp)
+find_library(CAF_CORE_LIBRARY caf_core)
+find_library(CAF_IO_LIBRARY caf_io)
+if(CAF_INCLUDE_DIR AND CAF_CORE_LIBRARY AND NOT TARGET CAF::core)
+  add_library(CAF::core SHARED IMPORTED)
+  set_target_properties(CAF::core PROPERTIES IMPORTED_LOCATION ${CAF_CORE_LIBRARY}
+                        INTERFACE_INCLUDE_DIRECTORIES ${CAF_INCLUDE_DIR}
+                        INTERFACE_LINK_LIBRARIES Threads::Threads)
+  add_library(CAF::io SHARED IMPORTED)
+  set_target_properties(CAF::io PROPERTIES IMPORTED_LOCATION ${CAF_IO_LIBRARY}
+                        INTERFACE_LINK_LIBRARIES CAF::core)
+endif()
