@@ -1,0 +1,78 @@
+// What can be asked of a job. Commands are imperative plain structs; `decide` (decide.hpp) turns
+// a command into events or a refusal. A command carries who is acting and an optional note; both
+// end up in the envelope of every event it produces, and so in the audit trail.
+#pragma once
+
+#include "events/job.hpp"
+
+#include <almanac/time.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+namespace almanac {
+
+// Creates the job. `id` is allocated by the caller (the supervisor).
+struct create_job {
+  job_id id;
+  std::string name;
+  schedule sched;
+  target what;
+  job_policies policies;
+};
+
+// Changes what is set; the rest stays.
+struct update_job {
+  std::optional<std::string> name;
+  std::optional<schedule> sched;
+  std::optional<target> what;
+  std::optional<job_policies> policies;
+};
+
+struct pause_job {};
+
+// Plain resume only resumes paused jobs; force also revives failed ones.
+struct resume_job {
+  bool force = false;
+};
+
+// Runs the job now, outside its schedule. Only for active jobs.
+struct run_now {};
+
+struct delete_job {};
+
+// The supervisor's timer fired for the fire scheduled at `scheduled_for`.
+struct due {
+  instant scheduled_for{};
+};
+
+// A run's target returned (or timed out). `took` is its wall time.
+struct run_finished {
+  std::uint64_t run_id = 0;
+  bool ok = false;
+  std::string error;
+  duration took{};
+  std::string output_tail;
+};
+
+// Recovery: every run still in flight in the log was cut off by a crash or a stop.
+struct abandon_in_flight {
+  std::string reason = "scheduler restarted";
+};
+
+using command_body = std::variant<create_job, update_job, pause_job, resume_job, run_now,
+                                  delete_job, due, run_finished, abandon_in_flight>;
+
+struct command {
+  command_body body;
+  // "system", "timer", "user:NAME", "node:ID".
+  std::string actor = "system";
+  std::string note;
+};
+
+// The command's name in logs and audit entries ("resume:force" for a forced resume).
+std::string command_name(const command_body& body);
+
+} // namespace almanac

@@ -1,0 +1,379 @@
+// Every rule of a job, one small function per command. See decide.hpp for the contract and
+// docs/STATE_MACHINE.md for the table of transitions.
+#include "events/decide.hpp"
+
+#include "schedule/time_text.hpp"
+
+#include <algorithm>
+
+namespace almanac {
+
+const std::vector<duration>& default_backoff() {
+  using namespace std::chrono;
+  static const std::vector<duration> ladder{seconds{30}, seconds{60}, minutes{5}, minutes{15},
+                                            minutes{60}};
+  return ladder;
+}
+
+namespace {
+
+using events = std::vector<event>;
+using decision = result<events>;
+
+// Collects the events of one decision, numbering them after the state's last sequence.
+struct emitter {
+  job_id id;
+  std::uint64_t seq;
+  const command& cmd;
+  instant now;
+  events out;
+
+  void operator()(event_body body) {
+    out.push_back(event{event_envelope{id, ++seq, now, cmd.actor, cmd.note}, std::move(body)});
+  }
+};
+
+std::string job_label(const job_state& s) {
+  return "job '" + s.name + "' (" + to_string(s.id) + ")";
+}
+
+error refused(const job_state& s, std::string what) {
+  return fail(errc::refused_status,
+              job_label(s) + " is " + std::string{to_string(s.status)} + ": " + std::move(what));
+}
+
+// The next fire strictly after t, honouring end_at.
+std::optional<instant> next_fire(const job_state& s, instant t) {
+  auto n = next_after(s.sched, t);
+  if (n && s.policies.end_at && *n > *s.policies.end_at)
+    return std::nullopt;
+  return n;
+}
+
+bool is_at(const job_state& s) { return std::holds_alternative<at_schedule>(s.sched); }
+
+bool is_after_run_end(const job_state& s) {
+  auto* e = std::get_if<every_schedule>(&s.sched);
+  return e && e->mode == every_anchor::after_run_end;
+}
+
+// When a paused or failed job becomes active again at `now`. An `at` job whose instant has
+// passed fires once, now: a revived one-shot must never be left active with no next run.
+std::optional<instant> next_on_resume(const job_state& s, instant now) {
+  if (auto* a = std::get_if<at_schedule>(&s.sched))
+    return a->at > now ? a->at : now;
+  return next_fire(s, now);
+}
+
+std::uint64_t scheduled_runs_in_flight(const job_state& s) {
+  return static_cast<std::uint64_t>(std::count_if(
+    s.in_flight.begin(), s.in_flight.end(),
+    [](const in_flight_run& r) { return r.trigger != run_trigger::manual; }));
+}
+
+// The job's next fire once a scheduled run for `scheduled_for` has started.
+std::optional<instant> next_after_start(const job_state& s, instant scheduled_for,
+                                        run_trigger trigger, instant now) {
+  if (is_at(s) || is_after_run_end(s))
+    return std::nullopt;
+  if (s.policies.max_runs
+      && s.scheduled_runs_finished + scheduled_runs_in_flight(s) + 1 >= *s.policies.max_runs)
+    return std::nullopt;
+  if (trigger == run_trigger::catch_up && s.policies.misfire == misfire_policy::catch_up) {
+    // Another missed fire is due at once while the catch-up limit allows it.
+    auto n = next_fire(s, scheduled_for);
+    if (n && *n <= now && s.catch_up_streak + 1 < s.policies.catch_up_limit)
+      return n;
+  }
+  return next_fire(s, std::max(scheduled_for, now));
+}
+
+// Schedules arrive from the API with an unset anchor (the epoch) and possibly uncompiled cron:
+// both are settled here, so the event records exactly what the job will follow.
+result<schedule> settle_schedule(schedule sched, instant now) {
+  if (auto* e = std::get_if<every_schedule>(&sched); e && e->anchor == instant{})
+    e->anchor = now;
+  if (auto r = compile(sched); !r)
+    return std::move(r).err();
+  if (auto r = validate_new(sched, now); !r)
+    return std::move(r).err();
+  return sched;
+}
+
+decision decide_create(const job_state& s, const create_job& c, emitter& emit) {
+  if (s.seq > 0)
+    return fail(errc::conflict, "job id " + to_string(c.id) + " already exists");
+  if (auto r = validate_name(c.name); !r)
+    return std::move(r).err();
+  if (auto r = validate_target(c.what); !r)
+    return std::move(r).err();
+  if (auto r = validate_policies(c.policies); !r)
+    return std::move(r).err();
+  auto sched = settle_schedule(c.sched, emit.now);
+  if (!sched)
+    return std::move(sched).err();
+  job_state probe;
+  probe.sched = *sched;
+  probe.policies = c.policies;
+  auto next = next_fire(probe, emit.now);
+  if (!next)
+    return fail(errc::invalid_schedule,
+                "the schedule " + describe(*sched) + " has no fire before the job's end time");
+  emit.id = c.id;
+  emit(job_created{c.name, std::move(*sched), c.what, c.policies, emit.cmd.actor, next});
+  return std::move(emit.out);
+}
+
+decision decide_update(const job_state& s, const update_job& u, emitter& emit) {
+  if (s.status == job_status::completed)
+    return refused(s, "a completed job cannot be updated; create a new one");
+  if (!u.name && !u.sched && !u.what && !u.policies)
+    return fail(errc::invalid_input, "the update of " + job_label(s) + " changes nothing");
+  job_updated e;
+  job_state next = s;
+  if (u.name) {
+    if (auto r = validate_name(*u.name); !r)
+      return std::move(r).err();
+    e.name = next.name = *u.name;
+  }
+  if (u.what) {
+    if (auto r = validate_target(*u.what); !r)
+      return std::move(r).err();
+    e.what = next.what = *u.what;
+  }
+  if (u.policies) {
+    if (auto r = validate_policies(*u.policies); !r)
+      return std::move(r).err();
+    e.policies = next.policies = *u.policies;
+  }
+  if (u.sched) {
+    auto sched = settle_schedule(*u.sched, emit.now);
+    if (!sched)
+      return std::move(sched).err();
+    e.sched = next.sched = *sched;
+  }
+  // A new schedule or end time re-plans the next fire of an active job; a paused or failed job
+  // gets its next fire when it is resumed.
+  if ((u.sched || u.policies) && s.status == job_status::active && s.next_run_at) {
+    auto n = u.sched ? next_on_resume(next, emit.now) : next_fire(next, emit.now);
+    if (!n)
+      return fail(errc::invalid_input,
+                  "after this update " + job_label(s) + " would never fire again");
+    e.next_run_at = n;
+  }
+  emit(std::move(e));
+  return std::move(emit.out);
+}
+
+decision decide_pause(const job_state& s, emitter& emit) {
+  if (s.status == job_status::paused)
+    return refused(s, "it is already paused");
+  if (s.status != job_status::active)
+    return refused(s, "only active jobs can be paused");
+  emit(job_paused{});
+  return std::move(emit.out);
+}
+
+decision decide_resume(const job_state& s, const resume_job& r, emitter& emit) {
+  switch (s.status) {
+    case job_status::active:
+      return refused(s, "it is already active");
+    case job_status::completed:
+      return refused(s, "a completed job cannot be resumed, even with force");
+    case job_status::paused:
+      break;
+    case job_status::failed:
+      if (!r.force)
+        return fail(errc::failed_needs_force,
+                    job_label(s) + " is failed after " + std::to_string(s.consecutive_errors) +
+                      " consecutive errors; plain resume only resumes paused jobs: pass force "
+                      "to revive it");
+      break;
+  }
+  auto next = next_on_resume(s, emit.now);
+  if (!next)
+    return refused(s, "its end time has passed, so it would never fire again");
+  if (s.status == job_status::failed)
+    emit(job_revived{s.consecutive_errors, next});
+  else
+    emit(job_resumed{next});
+  return std::move(emit.out);
+}
+
+decision decide_run_now(const job_state& s, emitter& emit) {
+  if (s.status != job_status::active)
+    return refused(s, "run-now needs an active job");
+  if (!s.in_flight.empty() && s.policies.overlap != overlap_policy::allow)
+    return refused(s, "run " + std::to_string(s.in_flight.front().run_id) +
+                        " is still in flight and the overlap policy does not allow another");
+  emit(run_started{s.runs_started + 1, emit.now, run_trigger::manual, s.next_run_at});
+  return std::move(emit.out);
+}
+
+decision decide_delete(const job_state&, emitter& emit) {
+  emit(job_deleted{});
+  return std::move(emit.out);
+}
+
+decision decide_due(const job_state& s, const due& d, emitter& emit) {
+  // The supervisor's timers cannot be cancelled: a due for a fire the job no longer expects
+  // (paused, rescheduled, already handled) is refused and the caller drops it.
+  if (s.status != job_status::active || !s.next_run_at || *s.next_run_at != d.scheduled_for)
+    return fail(errc::refused_status, "stale timer for " + job_label(s) + " at " +
+                                        format_instant(d.scheduled_for));
+  auto now = emit.now;
+  bool late = now - d.scheduled_for > s.policies.misfire_grace;
+  bool busy = !s.in_flight.empty() && s.policies.overlap != overlap_policy::allow;
+
+  if (late && s.policies.misfire == misfire_policy::skip) {
+    auto next = next_fire(s, now);
+    emit(run_skipped{d.scheduled_for, skip_reason::misfire, next});
+    if (!next && s.in_flight.empty())
+      emit(job_completed{});
+    return std::move(emit.out);
+  }
+  bool catch_up = late && s.policies.misfire == misfire_policy::catch_up;
+  if (catch_up && s.catch_up_streak >= s.policies.catch_up_limit) {
+    auto next = next_fire(s, now);
+    emit(run_skipped{d.scheduled_for, skip_reason::misfire, next});
+    if (!next && s.in_flight.empty())
+      emit(job_completed{});
+    return std::move(emit.out);
+  }
+  if (busy) {
+    // A catch-up backlog waits behind the run in flight, one fire at a time; its timer is
+    // disarmed until the queued fire starts and names the next missed one.
+    if (!s.queued_fire && (catch_up || s.policies.overlap == overlap_policy::buffer_one)) {
+      emit(run_queued{d.scheduled_for, catch_up ? std::nullopt : next_fire(s, now)});
+      return std::move(emit.out);
+    }
+    emit(run_skipped{d.scheduled_for, skip_reason::overlap, next_fire(s, now)});
+    return std::move(emit.out);
+  }
+  auto trigger = late ? run_trigger::catch_up
+                      : (s.consecutive_errors > 0 ? run_trigger::retry : run_trigger::timer);
+  emit(run_started{s.runs_started + 1, d.scheduled_for, trigger,
+                   next_after_start(s, d.scheduled_for, trigger, now)});
+  return std::move(emit.out);
+}
+
+decision decide_run_finished(const job_state& s, const run_finished& f, emitter& emit) {
+  auto it = std::find_if(s.in_flight.begin(), s.in_flight.end(),
+                         [&](const in_flight_run& r) { return r.run_id == f.run_id; });
+  if (it == s.in_flight.end())
+    return fail(errc::conflict, "run " + std::to_string(f.run_id) + " of " + job_label(s) +
+                                  " is not in flight");
+  const auto run = *it;
+  const auto now = emit.now;
+  const bool active = s.status == job_status::active;
+  const bool manual = run.trigger == run_trigger::manual;
+  const bool others_in_flight = s.in_flight.size() > 1;
+
+  if (!f.ok) {
+    // Manual runs that fail never push a job towards failed: they leave the count alone.
+    if (manual || !active) {
+      emit(run_failed{f.run_id, f.error, s.consecutive_errors, active ? s.next_run_at : std::nullopt,
+                      f.took, f.output_tail});
+      return std::move(emit.out);
+    }
+    auto errors = s.consecutive_errors + 1;
+    if (errors >= max_errors(s)) {
+      emit(run_failed{f.run_id, f.error, errors, std::nullopt, f.took, f.output_tail});
+      emit(job_failed{errors, f.error});
+      return std::move(emit.out);
+    }
+    const auto& ladder = s.policies.backoff.empty() ? default_backoff() : s.policies.backoff;
+    auto retry = now + ladder[std::min<std::size_t>(errors - 1, ladder.size() - 1)];
+    if (!is_at(s)) {
+      // A recurring job never waits longer than its next regular fire.
+      auto regular = next_fire(s, now);
+      if (regular && *regular < retry)
+        retry = *regular;
+    }
+    if (s.policies.end_at && retry > *s.policies.end_at) {
+      emit(run_failed{f.run_id, f.error, errors, std::nullopt, f.took, f.output_tail});
+      if (!others_in_flight)
+        emit(job_completed{});
+      return std::move(emit.out);
+    }
+    emit(run_failed{f.run_id, f.error, errors, retry, f.took, f.output_tail});
+    return std::move(emit.out);
+  }
+
+  if (!active) {
+    emit(run_succeeded{f.run_id, f.took, f.output_tail, std::nullopt});
+    return std::move(emit.out);
+  }
+  bool one_shot = is_at(s) || s.policies.delete_after_run;
+  bool max_reached = !manual && s.policies.max_runs
+                     && s.scheduled_runs_finished + 1 >= *s.policies.max_runs;
+  if (one_shot || max_reached) {
+    emit(run_succeeded{f.run_id, f.took, f.output_tail, std::nullopt});
+    if (!others_in_flight) {
+      emit(job_completed{});
+      if (s.policies.delete_after_run)
+        emit(job_deleted{});
+    }
+    return std::move(emit.out);
+  }
+  std::optional<instant> next = s.next_run_at;
+  if (is_after_run_end(s) && !manual)
+    next = next_fire(s, now);
+  emit(run_succeeded{f.run_id, f.took, f.output_tail, next});
+  if (!next && !others_in_flight && !s.queued_fire) {
+    emit(job_completed{});
+    return std::move(emit.out);
+  }
+  if (s.queued_fire && !others_in_flight) {
+    // The fire deferred behind this run starts now.
+    auto queued = *s.queued_fire;
+    bool late = now - queued > s.policies.misfire_grace;
+    auto trigger = late ? run_trigger::catch_up : run_trigger::timer;
+    job_state after = s;
+    after.in_flight.clear();
+    ++after.scheduled_runs_finished;
+    auto following = next ? next : next_after_start(after, queued, trigger, now);
+    emit(run_started{s.runs_started + 1, queued, trigger, following});
+  }
+  return std::move(emit.out);
+}
+
+decision decide_abandon(const job_state& s, const abandon_in_flight& a, emitter& emit) {
+  if (s.in_flight.empty())
+    return refused(s, "it has no run in flight to abandon");
+  // At-least-once: a one-shot or after_run_end job whose run was cut off runs again at once;
+  // a recurring job keeps the next fire it already had.
+  std::optional<instant> next;
+  if (s.status == job_status::active)
+    next = (is_at(s) || is_after_run_end(s)) && !s.next_run_at ? std::optional{emit.now}
+                                                               : s.next_run_at;
+  for (const auto& r : s.in_flight)
+    emit(run_abandoned{r.run_id, a.reason, next});
+  return std::move(emit.out);
+}
+
+} // namespace
+
+result<std::vector<event>> decide(const job_state& state, const command& cmd, instant now) {
+  emitter emit{state.id, state.seq, cmd, now, {}};
+  if (auto* c = std::get_if<create_job>(&cmd.body))
+    return decide_create(state, *c, emit);
+  if (!state.live())
+    return fail(errc::not_found, "job " + to_string(state.id) + " does not exist");
+  struct visitor {
+    const job_state& s;
+    emitter& emit;
+    decision operator()(const create_job&) const { return std::vector<event>{}; } // handled above
+    decision operator()(const update_job& u) const { return decide_update(s, u, emit); }
+    decision operator()(const pause_job&) const { return decide_pause(s, emit); }
+    decision operator()(const resume_job& r) const { return decide_resume(s, r, emit); }
+    decision operator()(const run_now&) const { return decide_run_now(s, emit); }
+    decision operator()(const delete_job&) const { return decide_delete(s, emit); }
+    decision operator()(const due& d) const { return decide_due(s, d, emit); }
+    decision operator()(const run_finished& f) const { return decide_run_finished(s, f, emit); }
+    decision operator()(const abandon_in_flight& a) const { return decide_abandon(s, a, emit); }
+  };
+  return std::visit(visitor{state, emit}, cmd.body);
+}
+
+} // namespace almanac
