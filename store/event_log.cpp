@@ -1,0 +1,508 @@
+#include "store/event_log.hpp"
+
+#include "store/detail/keys.hpp"
+#include "store/detail/log_impl.hpp"
+
+#include "events/codec.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/slice_transform.h>
+#include <rocksdb/table.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <future>
+#include <map>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace almanac::store {
+
+using namespace detail;
+
+namespace {
+
+// `job_prefix`: keys start with a job id (streams, snapshots), so one stream is one prefix.
+rocksdb::ColumnFamilyOptions cf_options(const std::shared_ptr<rocksdb::Cache>& cache,
+                                        bool job_prefix, bool bloom) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.block_size = 16 * 1024;
+  t.format_version = 5;
+  if (bloom)
+    t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  if (job_prefix) {
+    o.prefix_extractor.reset(rocksdb::NewFixedPrefixTransform(8));
+    o.memtable_prefix_bloom_size_ratio = 0.05;
+  }
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  // No OptimizeLevelStyleCompaction(): it leaves L0/L1 uncompressed through
+  // compression_per_level (DEPS.md), so the vector stays empty and these apply everywhere.
+  o.compression = rocksdb::kLZ4Compression;
+  o.bottommost_compression = rocksdb::kZSTD;
+  o.compression_per_level.clear();
+  return o;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(const open_options& opts) {
+  auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
+  return {
+    {rocksdb::kDefaultColumnFamilyName, cf_options(cache, false, false)},
+    {std::string{cf_streams}, cf_options(cache, true, true)},
+    {std::string{cf_global}, cf_options(cache, false, false)},
+    {std::string{cf_snapshots}, cf_options(cache, true, true)},
+    {std::string{cf_projections}, cf_options(cache, false, true)},
+    {std::string{cf_checkpoints}, cf_options(cache, false, true)},
+    {std::string{cf_meta}, cf_options(cache, false, true)},
+  };
+}
+
+status lock_directory(const std::filesystem::path& dir, int& fd) {
+  auto path = dir / "almanac.lock";
+  fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return status::io_error("cannot open " + path.string() + ": " + std::strerror(errno));
+  // flock() locks per open file description, so a second open in this process is refused too.
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    auto err = errno;
+    ::close(fd);
+    fd = -1;
+    if (err == EWOULDBLOCK)
+      return status::io_error("data directory " + dir.string()
+                              + " is in use by another process");
+    return status::io_error("cannot lock " + path.string() + ": " + std::strerror(err));
+  }
+  return status::ok();
+}
+
+status make_directory(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec))
+    return status::ok();
+  if (dir.has_parent_path())
+    std::filesystem::create_directories(dir.parent_path(), ec);
+  // The log holds every job's targets (URLs, argv, headers): only its owner may read it.
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return status::io_error("cannot create data directory " + dir.string() + ": "
+                            + std::strerror(errno));
+  return status::ok();
+}
+
+void release(event_log::impl& p) {
+  for (auto* h : p.handles)
+    p.db->DestroyColumnFamilyHandle(h);
+  p.handles.clear();
+  if (p.db) {
+    p.db->Close().PermitUncheckedError();
+    delete p.db;
+    p.db = nullptr;
+  }
+  if (p.lock_fd >= 0) {
+    ::close(p.lock_fd);
+    p.lock_fd = -1;
+  }
+}
+
+// Reads the format version, writes it into a new read-write directory, refuses a newer one.
+status check_format(event_log::impl& p) {
+  std::string value;
+  auto st = p.db->Get({}, p.meta, meta_format_version, &value);
+  if (st.IsNotFound()) {
+    if (p.opts.mode != open_mode::read_write)
+      return status::ok();
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    std::string v;
+    put_u32(v, format_version);
+    rocksdb::WriteBatch batch;
+    batch.Put(p.meta, meta_format_version, v);
+    batch.Put(p.meta, meta_created_by, created_by);
+    return from_rocksdb(p.db->Write(wo, &batch), "writing the format version");
+  }
+  if (!st.ok())
+    return from_rocksdb(st, "reading the format version");
+  if (value.size() != 4)
+    return status::corruption("meta format_version has " + std::to_string(value.size())
+                              + " bytes, expected 4");
+  if (auto v = get_u32(value); v > format_version)
+    return status::newer_format("data directory " + p.dir.string() + " has format version "
+                                + std::to_string(v) + "; this build reads up to "
+                                + std::to_string(format_version) + ": upgrade Almanac");
+  return status::ok();
+}
+
+// Checks and encodes on the caller's thread, so the writer thread only batches bytes.
+status prepare(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
+               pending_append& p) {
+  p.job = job;
+  p.expected_seq = expected_seq;
+  if (events.empty())
+    return status::invalid_argument("append of no events to job " + to_string(job));
+  p.encoded.reserve(events.size());
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto& e = events[i];
+    if (e.env.job != job)
+      return status::invalid_argument("append to job " + to_string(job) + ": event "
+                                      + std::to_string(i) + " belongs to job "
+                                      + to_string(e.env.job));
+    if (e.env.seq != expected_seq + 1 + i)
+      return status::invalid_argument(
+        "append to job " + to_string(job) + " after seq " + std::to_string(expected_seq)
+        + ": event " + std::to_string(i) + " has seq " + std::to_string(e.env.seq)
+        + ", expected " + std::to_string(expected_seq + 1 + i));
+    if (std::holds_alternative<job_deleted>(e.body))
+      p.deleted_at = e.env.recorded_at;
+    p.encoded.push_back(encode_event(e));
+  }
+  return status::ok();
+}
+
+} // namespace
+
+status event_log::impl::require_writable(std::string_view what) const {
+  if (!db)
+    return status::unavailable(std::string{what} + ": the log is closed");
+  if (opts.mode != open_mode::read_write)
+    return status::invalid_argument(std::string{what} + ": the log is opened read-only");
+  return status::ok();
+}
+
+status event_log::impl::purged_seq(job_id job, std::uint64_t& out) const {
+  out = 0;
+  std::string value;
+  auto st = db->Get({}, meta, meta_job_key(meta_purged_prefix, job), &value);
+  if (st.IsNotFound())
+    return status::ok();
+  if (!st.ok())
+    return from_rocksdb(st, "reading the purge record of job " + to_string(job));
+  if (value.size() != 8)
+    return status::corruption("purge record of job " + to_string(job) + " has "
+                              + std::to_string(value.size()) + " bytes");
+  out = get_u64(value);
+  return status::ok();
+}
+
+event_log::event_log(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+event_log::~event_log() {
+  static_cast<void>(close());
+}
+
+status event_log::open(const std::filesystem::path& dir, const open_options& opts,
+                       std::unique_ptr<event_log>& out) {
+  auto p = std::make_unique<impl>();
+  p->dir = dir;
+  p->opts = opts;
+  if (opts.mode == open_mode::read_write) {
+    if (auto st = make_directory(dir); !st)
+      return st;
+    if (auto st = lock_directory(dir, p->lock_fd); !st)
+      return st;
+  } else if (opts.mode == open_mode::secondary && opts.secondary_path.empty()) {
+    return status::invalid_argument("secondary open of " + dir.string()
+                                    + " needs open_options::secondary_path");
+  }
+  rocksdb::DBOptions dbo;
+  dbo.create_if_missing = opts.mode == open_mode::read_write;
+  dbo.create_missing_column_families = opts.mode == open_mode::read_write;
+  dbo.paranoid_checks = true;
+  // Required by secondary instances; keeps every table reader open (no reopen per read).
+  dbo.max_open_files = -1;
+  dbo.max_background_jobs = 2;
+  dbo.keep_log_file_num = 4;
+  auto descs = descriptors(opts);
+  rocksdb::Status rst;
+  switch (opts.mode) {
+    case open_mode::read_write:
+      rst = rocksdb::DB::Open(dbo, dir.string(), descs, &p->handles, &p->db);
+      break;
+    case open_mode::read_only:
+      rst = rocksdb::DB::OpenForReadOnly(dbo, dir.string(), descs, &p->handles, &p->db);
+      break;
+    case open_mode::secondary:
+      rst = rocksdb::DB::OpenAsSecondary(dbo, dir.string(), opts.secondary_path, descs,
+                                         &p->handles, &p->db);
+      break;
+  }
+  if (!rst.ok()) {
+    release(*p);
+    // RocksDB's own LOCK: another process that does not use almanac.lock.
+    if (rst.IsIOError() && std::string_view{rst.getState() ? rst.getState() : ""}.find("lock")
+                             != std::string_view::npos)
+      return status::io_error("data directory " + dir.string()
+                              + " is in use by another process (" + rst.ToString() + ")");
+    return from_rocksdb(rst, "opening " + dir.string());
+  }
+  p->streams = p->handles[1];
+  p->global = p->handles[2];
+  p->snapshots = p->handles[3];
+  p->projections = p->handles[4];
+  p->checkpoints = p->handles[5];
+  p->meta = p->handles[6];
+  if (auto st = check_format(*p); !st) {
+    release(*p);
+    return st;
+  }
+  if (opts.mode == open_mode::read_write) {
+    column_families cfs{p->streams, p->global, p->meta};
+    std::uint64_t position = 0;
+    if (auto st = read_highest_position(p->db, cfs, position); !st) {
+      release(*p);
+      return st;
+    }
+    p->writer = std::make_unique<group_commit>(p->db, cfs, opts.sync, opts.max_queued_events,
+                                               opts.max_group_events, position);
+  }
+  out.reset(new event_log(std::move(p)));
+  return status::ok();
+}
+
+status event_log::close() {
+  std::lock_guard lock{impl_->close_mtx};
+  if (impl_->closed)
+    return impl_->close_status;
+  impl_->closed = true;
+  // The writer object stays (stopped) so that a late append_async finds it and is refused.
+  if (impl_->writer)
+    impl_->writer->stop();
+  status st;
+  if (impl_->db && impl_->opts.mode == open_mode::read_write)
+    st = from_rocksdb(impl_->db->FlushWAL(impl_->opts.sync == durability::sync),
+                      "closing " + impl_->dir.string());
+  release(*impl_);
+  impl_->close_status = st;
+  return st;
+}
+
+status event_log::append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
+                         std::uint64_t* first_position) {
+  if (auto st = impl_->require_writable("append to job " + to_string(job)); !st)
+    return st;
+  pending_append p;
+  if (auto st = prepare(job, expected_seq, events, p); !st)
+    return st;
+  std::promise<std::pair<status, std::uint64_t>> promise;
+  auto future = promise.get_future();
+  p.done = [&promise](status st, std::uint64_t first) {
+    promise.set_value({std::move(st), first});
+  };
+  if (!impl_->writer->submit(std::move(p), true))
+    return status::unavailable("append to job " + to_string(job) + ": the log is closing");
+  auto [st, first] = future.get();
+  if (st && first_position)
+    *first_position = first;
+  return std::move(st);
+}
+
+void event_log::append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,
+                             append_callback done) {
+  if (auto st = impl_->require_writable("append to job " + to_string(job)); !st) {
+    done(std::move(st), 0);
+    return;
+  }
+  pending_append p;
+  // A refusal still goes through the writer, so `done` always runs on the writer thread.
+  p.refused = prepare(job, expected_seq, events, p);
+  if (!p.refused)
+    p.encoded.clear();
+  p.done = std::move(done);
+  if (!impl_->writer->submit(std::move(p), false))
+    p.done(status::unavailable("append to job " + to_string(job) + ": the log is closing"), 0);
+}
+
+status event_log::scan_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
+                              const std::function<bool(const event&)>& fn) const {
+  if (!impl_->db)
+    return status::unavailable("read of job " + to_string(job) + ": the log is closed");
+  from_seq = std::max<std::uint64_t>(from_seq, 1);
+  if (from_seq > to_seq)
+    return status::ok();
+  rocksdb::ReadOptions ro;
+  ro.prefix_same_as_start = true;
+  auto upper = to_seq == max_seq ? prefix_successor(u64_key(job.value))
+                                 : stream_key(job, to_seq + 1);
+  rocksdb::Slice upper_slice{upper};
+  if (!upper.empty())
+    ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->streams)};
+  for (it->Seek(stream_key(job, from_seq)); it->Valid(); it->Next()) {
+    std::string_view key{it->key().data(), it->key().size()};
+    if (key.size() != 16 || get_u64(key) != job.value)
+      break;
+    auto seq = get_u64(key, 8);
+    if (seq > to_seq)
+      break;
+    auto decoded = decode_event({it->value().data(), it->value().size()});
+    if (!decoded)
+      return status::corruption("job " + to_string(job) + " seq " + std::to_string(seq)
+                                + " does not decode: " + decoded.err().message);
+    if (decoded->env.job != job || decoded->env.seq != seq)
+      return status::corruption("job " + to_string(job) + " seq " + std::to_string(seq)
+                                + " holds an event of job " + to_string(decoded->env.job)
+                                + " seq " + std::to_string(decoded->env.seq));
+    if (!fn(*decoded))
+      return status::ok();
+  }
+  return from_rocksdb(it->status(), "reading job " + to_string(job));
+}
+
+status event_log::read_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
+                              std::uint64_t max_count, std::vector<event>& out) const {
+  if (max_count == 0)
+    return status::ok();
+  std::uint64_t n = 0;
+  return scan_stream(job, from_seq, to_seq, [&](const event& e) {
+    out.push_back(e);
+    return ++n < max_count;
+  });
+}
+
+status event_log::read_all(
+  std::uint64_t from_position,
+  const std::function<bool(std::uint64_t position, const event&)>& fn) const {
+  if (!impl_->db)
+    return status::unavailable("read_all: the log is closed");
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  // A full scan: read ahead, and keep it from evicting the hot blocks of live streams.
+  ro.readahead_size = 2 << 20;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->global)};
+  for (it->Seek(u64_key(from_position)); it->Valid(); it->Next()) {
+    std::string_view key{it->key().data(), it->key().size()};
+    std::string_view value{it->value().data(), it->value().size()};
+    if (key.size() != 8 || value.size() < 16)
+      return status::corruption("global entry of " + std::to_string(key.size())
+                                + "-byte key and " + std::to_string(value.size())
+                                + "-byte value");
+    auto position = get_u64(key);
+    job_id job{get_u64(value)};
+    auto seq = get_u64(value, 8);
+    auto decoded = decode_event(value.substr(16));
+    if (!decoded)
+      return status::corruption("position " + std::to_string(position) + " (job "
+                                + to_string(job) + " seq " + std::to_string(seq)
+                                + ") does not decode: " + decoded.err().message);
+    if (decoded->env.job != job || decoded->env.seq != seq)
+      return status::corruption("position " + std::to_string(position) + " names job "
+                                + to_string(job) + " seq " + std::to_string(seq)
+                                + " but holds job " + to_string(decoded->env.job) + " seq "
+                                + std::to_string(decoded->env.seq));
+    if (!fn(position, *decoded))
+      return status::ok();
+  }
+  return from_rocksdb(it->status(), "reading the global order");
+}
+
+status event_log::highest_seq(job_id job, std::uint64_t& out) const {
+  if (!impl_->db)
+    return status::unavailable("highest_seq: the log is closed");
+  return read_highest_seq(impl_->db, {impl_->streams, impl_->global, impl_->meta}, job, out);
+}
+
+status event_log::highest_position(std::uint64_t& out) const {
+  if (!impl_->db)
+    return status::unavailable("highest_position: the log is closed");
+  return read_highest_position(impl_->db, {impl_->streams, impl_->global, impl_->meta}, out);
+}
+
+status event_log::for_each_stream(const std::function<bool(const stream_info&)>& fn) const {
+  if (!impl_->db)
+    return status::unavailable("for_each_stream: the log is closed");
+  // Deletions and purges are few (retention removes them): read them whole, then merge.
+  std::map<std::uint64_t, instant> deleted;
+  std::map<std::uint64_t, std::uint64_t> purged;
+  {
+    std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator({}, impl_->meta)};
+    for (auto prefix : {meta_deleted_prefix, meta_purged_prefix}) {
+      for (it->Seek(std::string{prefix}); it->Valid() && it->key().starts_with(prefix);
+           it->Next()) {
+        std::string_view key{it->key().data(), it->key().size()};
+        std::string_view value{it->value().data(), it->value().size()};
+        if (key.size() != prefix.size() + 8 || value.size() != 8)
+          return status::corruption("malformed meta entry " + std::string{key.substr(0, 8)});
+        auto job = get_u64(key, prefix.size());
+        if (prefix == meta_deleted_prefix)
+          deleted[job] = from_unix_us(static_cast<std::int64_t>(get_u64(value)));
+        else
+          purged[job] = get_u64(value);
+      }
+      if (auto st = from_rocksdb(it->status(), "reading meta"); !st)
+        return st;
+    }
+  }
+  auto info_of = [&](std::uint64_t job, std::uint64_t highest, bool has_stream) {
+    stream_info info;
+    info.job = job_id{job};
+    info.highest_seq = highest;
+    if (auto d = deleted.find(job); d != deleted.end())
+      info.deleted_at = d->second;
+    if (auto p = purged.find(job); p != purged.end()) {
+      info.highest_seq = std::max(info.highest_seq, p->second);
+      info.purged = !has_stream;
+    }
+    return info;
+  };
+  auto next_purged = purged.begin();
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->streams)};
+  it->SeekToFirst();
+  while (it->Valid()) {
+    if (it->key().size() != 16)
+      return status::corruption("stream key of " + std::to_string(it->key().size())
+                                + " bytes");
+    auto job = get_u64({it->key().data(), 8});
+    for (; next_purged != purged.end() && next_purged->first < job; ++next_purged)
+      if (!fn(info_of(next_purged->first, 0, false)))
+        return status::ok();
+    if (next_purged != purged.end() && next_purged->first == job)
+      ++next_purged;
+    // Two seeks per stream, whatever its length: to its last key, then past it.
+    it->SeekForPrev(stream_key(job_id{job}, max_seq));
+    if (!it->Valid())
+      break;
+    auto highest = get_u64({it->key().data(), it->key().size()}, 8);
+    if (!fn(info_of(job, highest, true)))
+      return status::ok();
+    if (job == std::numeric_limits<std::uint64_t>::max())
+      break;
+    it->Seek(u64_key(job + 1));
+  }
+  if (auto st = from_rocksdb(it->status(), "listing streams"); !st)
+    return st;
+  for (; next_purged != purged.end(); ++next_purged)
+    if (!fn(info_of(next_purged->first, 0, false)))
+      return status::ok();
+  return status::ok();
+}
+
+status event_log::catch_up() {
+  if (!impl_->db)
+    return status::unavailable("catch_up: the log is closed");
+  if (impl_->opts.mode != open_mode::secondary)
+    return status::invalid_argument("catch_up: only a secondary instance catches up");
+  return from_rocksdb(impl_->db->TryCatchUpWithPrimary(), "catching up with the primary");
+}
+
+status event_log::flush() {
+  if (auto st = impl_->require_writable("flush"); !st)
+    return st;
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  return from_rocksdb(impl_->db->Flush(fo, impl_->handles), "flushing memtables");
+}
+
+const std::filesystem::path& event_log::directory() const noexcept {
+  return impl_->dir;
+}
+
+open_mode event_log::mode() const noexcept {
+  return impl_->opts.mode;
+}
+
+} // namespace almanac::store

@@ -1,0 +1,208 @@
+// The event log: Almanac's system of record. One RocksDB database per data directory holds every
+// job's stream of events (key: job id + big-endian sequence), a global order of all events
+// (position -> event, for projections and the replay tool), snapshots of job states, projections
+// with their checkpoints, and metadata (format version, deletions, purged streams).
+//
+// Appends are atomic, optimistically concurrent (expected sequence) and durable when
+// acknowledged. A single group-commit writer thread gathers whatever appends are queued into one
+// WriteBatch and one fsync, so concurrent writers share the cost of the sync; job actors use
+// append_async() and never block. See issue 3 and docs/BENCHMARKS.md for the figures.
+#pragma once
+
+#include "store/open_options.hpp"
+#include "store/projection_batch.hpp"
+#include "store/status.hpp"
+#include "store/verify_report.hpp"
+
+#include "events/event.hpp"
+#include "events/job_state.hpp"
+
+#include <almanac/time.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace almanac::store {
+
+inline constexpr std::uint64_t max_seq = std::numeric_limits<std::uint64_t>::max();
+inline constexpr std::uint64_t max_count = std::numeric_limits<std::uint64_t>::max();
+
+// How long a deleted job's stream is kept before purge_deleted() may remove it. Default: 30 days.
+inline constexpr duration default_retention = std::chrono::hours{24 * 30};
+
+// One stream, as listed by for_each_stream().
+struct stream_info {
+  job_id job;
+  // The highest sequence ever appended; kept when the stream is purged.
+  std::uint64_t highest_seq = 0;
+  // When the job's job_deleted event was recorded; nullopt for a job not deleted.
+  std::optional<instant> deleted_at;
+  // The events are gone (retention); only highest_seq remains.
+  bool purged = false;
+};
+
+// What load_latest_snapshot() found. `state` is empty when there is no snapshot or it could not
+// be used; then `warning` says why if it was unusable ("snapshot of job X at seq 12 does not
+// decode: ..."), and the caller replays the stream from the start.
+struct loaded_snapshot {
+  std::optional<job_state> state;
+  std::string warning;
+};
+
+class event_log {
+public:
+  // Runs on the group-commit writer thread once the append is durable (or refused). On ok,
+  // `first_position` is the global position of the first event; the others follow contiguously.
+  // Must not block for long, and must not call the blocking append().
+  using append_callback = std::function<void(status, std::uint64_t first_position)>;
+
+  // Opens (read_write: creates) the log in `dir`. Errors:
+  //   io_error "data directory X is in use by another process" when another read-write instance
+  //   holds the directory (this process included);
+  //   newer_format when the directory was written by a newer format version;
+  //   io_error / corruption from RocksDB (missing directory for read_only and secondary).
+  static status open(const std::filesystem::path& dir, const open_options& opts,
+                     std::unique_ptr<event_log>& out);
+
+  // Closes the log (see close()).
+  ~event_log();
+
+  event_log(const event_log&) = delete;
+  event_log& operator=(const event_log&) = delete;
+
+  // Stops accepting appends (they fail with unavailable), writes and acknowledges everything
+  // already queued, stops the writer and closes RocksDB. Idempotent; the first call's status.
+  status close();
+
+  // -- appending -------------------------------------------------------------------------------
+
+  // Appends `events` to `job`'s stream if its highest sequence is `expected_seq`, as one atomic
+  // WriteBatch, and returns once durable (open_options::sync). The events' envelopes must already
+  // carry `job` and the sequences expected_seq + 1, expected_seq + 2, ... (as decide() fills
+  // them). Errors: conflict (expected_seq is stale, nothing written); invalid_argument (no
+  // events, wrong job id or sequences, read-only instance); unavailable (closed); io_error,
+  // no_space. `first_position` (optional) receives the first global position. Waits for room
+  // when max_queued_events are queued. Thread-safe.
+  status append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
+                std::uint64_t* first_position = nullptr);
+
+  // The same, without blocking: encodes on the calling thread, queues, and returns. `done` runs
+  // on the writer thread when the append is durable or refused; always exactly once (on the
+  // calling thread, with unavailable, if the log is closed). Never waits for room: the queue may
+  // grow past max_queued_events, so the caller bounds its own in-flight appends (a job actor has
+  // at most one). Thread-safe.
+  void append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,
+                    append_callback done);
+
+  // -- reading ---------------------------------------------------------------------------------
+
+  // The events of `job` with from_seq <= seq <= to_seq, at most `max_count` of them, in sequence
+  // order, appended to `out`. from > to or max_count 0 gives nothing; an unknown job gives
+  // nothing. Errors: corruption (an event does not decode or its envelope contradicts its key,
+  // the message names job and seq), io_error. Thread-safe.
+  status read_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
+                     std::uint64_t max_count, std::vector<event>& out) const;
+  status read_stream(job_id job, std::uint64_t from_seq, std::vector<event>& out) const {
+    return read_stream(job, from_seq, max_seq, max_count, out);
+  }
+
+  // Streaming form of read_stream: calls `fn` per event until it returns false.
+  status scan_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
+                     const std::function<bool(const event&)>& fn) const;
+
+  // Every event from global position `from_position` on, in commit order, until `fn` returns
+  // false. Streams through an iterator: memory stays bounded whatever the log's size. Sees a
+  // consistent view as of the call (never half an append). Errors as read_stream.
+  status read_all(std::uint64_t from_position,
+                  const std::function<bool(std::uint64_t position, const event&)>& fn) const;
+
+  // The highest sequence ever appended to `job`: 0 for an unknown job; never goes backwards,
+  // also after purge and reopen.
+  status highest_seq(job_id job, std::uint64_t& out) const;
+
+  // The highest global position ever assigned (0 for an empty log); never goes backwards.
+  status highest_position(std::uint64_t& out) const;
+
+  // Every job the log knows, in job id order, with its highest sequence, until `fn` returns
+  // false. Costs one seek per stream, not one read per event: recovery enumerates jobs with it.
+  status for_each_stream(const std::function<bool(const stream_info&)>& fn) const;
+
+  // -- snapshots -------------------------------------------------------------------------------
+
+  // Stores `state` as `job`'s latest snapshot at state.seq and drops older ones. Written to the
+  // WAL without fsync: a snapshot lost in a crash only makes recovery replay more. Errors:
+  // invalid_argument (state.id != job, state.seq == 0 or beyond the stream's highest seq).
+  status save_snapshot(job_id job, const job_state& state);
+
+  // The latest snapshot of `job`. A snapshot that does not decode, or whose id or seq contradict
+  // its key, is not an error: `out.state` stays empty and `out.warning` says why.
+  status load_latest_snapshot(job_id job, loaded_snapshot& out) const;
+
+  // Recovery of one job: the latest usable snapshot (or an empty state) plus every later event,
+  // folded with evolve(). `warning` (optional) receives a snapshot warning. Errors as
+  // read_stream. An unknown job gives an empty state with seq 0.
+  status load_job(job_id job, job_state& out, std::string* warning = nullptr) const;
+
+  // -- projections -----------------------------------------------------------------------------
+
+  // Applies every put, erase and checkpoint of `batch` atomically (one WriteBatch, synced per
+  // open_options::sync). Errors: invalid_argument (a name empty or longer than 200 bytes).
+  status write_projections(const projection_batch& batch);
+
+  // The checkpoint of `projection`: 0 when it has none.
+  status read_checkpoint(std::string_view projection, std::uint64_t& position) const;
+
+  // One entry. Errors: not_found.
+  status get_projection(std::string_view projection, std::string_view key,
+                        std::string& value) const;
+
+  // The entries `scan` selects, appended to `out`.
+  status scan_projection(std::string_view projection, const projection_scan& scan,
+                         std::vector<projection_row>& out) const;
+
+  // Removes every entry and the checkpoint of `projection`, so it can be rebuilt from position 1.
+  status drop_projection(std::string_view projection);
+
+  // -- integrity and retention -----------------------------------------------------------------
+
+  // Verifies every table file's checksums, then walks every stream and the global index: gaps,
+  // undecodable events, envelope/key mismatches, global entries that point nowhere or contradict
+  // a stream's order, stream events missing from the global index. Problems go to `out`; the
+  // status is an error only when the walk itself could not run. Slow: reads everything.
+  status verify(verify_report& out) const;
+
+  // Purges the streams, snapshots and global entries of every job whose job_deleted event was
+  // recorded at or before now - retention. Their highest sequence and the highest position stay.
+  // `purged` (optional) receives the number of streams purged. Not for read-only instances.
+  status purge_deleted(instant now, duration retention = default_retention,
+                       std::uint64_t* purged = nullptr);
+
+  // -- maintenance -----------------------------------------------------------------------------
+
+  // Secondary instances: reads what the writer has written since. Errors: invalid_argument in
+  // other modes.
+  status catch_up();
+
+  // Writes memtables to table files (tests and tools; RocksDB does it by itself otherwise).
+  status flush();
+
+  const std::filesystem::path& directory() const noexcept;
+  open_mode mode() const noexcept;
+
+  struct impl;
+
+private:
+  explicit event_log(std::unique_ptr<impl> p);
+
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace almanac::store

@@ -1,0 +1,47 @@
+// How an event_log opens its data directory: who may write, how durable an acknowledged append
+// is, and how much may queue for the group-commit writer. The defaults are the safe ones.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace almanac::store {
+
+// What "acknowledged" means for an append.
+enum class durability : std::uint8_t {
+  // The group's WriteBatch is fsync'd before any caller in it is acknowledged (default).
+  sync = 0,
+  // Written to the WAL without fsync: survives a killed process, not a power loss. For tests and
+  // benchmarks only.
+  none = 1,
+};
+
+enum class open_mode : std::uint8_t {
+  // Takes the directory lock; the only mode that can append. Creates the directory (mode 0700)
+  // and the database when missing.
+  read_write = 0,
+  // A frozen view of the directory as of open; works while a writer holds the lock.
+  read_only = 1,
+  // A RocksDB secondary instance: follows the writer through catch_up(); works while a writer
+  // holds the lock. Needs `secondary_path`.
+  secondary = 2,
+};
+
+struct open_options {
+  open_mode mode = open_mode::read_write;
+  durability sync = durability::sync;
+  // For open_mode::secondary: a directory of its own for the secondary's info log and state,
+  // e.g. a fresh temporary directory. Required in that mode, ignored otherwise.
+  std::string secondary_path;
+  // Backpressure: once this many events wait for the writer, blocking append() waits for room.
+  // append_async() never waits and may exceed it. Default: 65536 events.
+  std::size_t max_queued_events = 65536;
+  // Upper bound of one group commit, in events; a single larger append still goes in one batch.
+  // Default: 16384.
+  std::size_t max_group_events = 16384;
+  // Block cache for reads, in bytes. Default: 64 MiB.
+  std::size_t block_cache_bytes = std::size_t{64} << 20;
+};
+
+} // namespace almanac::store

@@ -1,0 +1,102 @@
+// event_log: snapshots and the recovery of one job (snapshot + tail).
+#include "store/event_log.hpp"
+
+#include "store/detail/keys.hpp"
+#include "store/detail/log_impl.hpp"
+
+#include "events/codec.hpp"
+#include "events/evolve.hpp"
+
+#include <rocksdb/write_batch.h>
+
+namespace almanac::store {
+
+using namespace detail;
+
+status event_log::save_snapshot(job_id job, const job_state& state) {
+  if (auto st = impl_->require_writable("snapshot of job " + to_string(job)); !st)
+    return st;
+  if (state.id != job)
+    return status::invalid_argument("snapshot of job " + to_string(job) + " holds the state of job "
+                                    + to_string(state.id));
+  if (state.seq == 0)
+    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq 0");
+  std::uint64_t highest = 0;
+  if (auto st = highest_seq(job, highest); !st)
+    return st;
+  if (state.seq > highest)
+    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq "
+                                    + std::to_string(state.seq) + " but the stream is at "
+                                    + std::to_string(highest));
+  rocksdb::WriteBatch batch;
+  batch.Put(impl_->snapshots, stream_key(job, state.seq), encode_state(state));
+  batch.DeleteRange(impl_->snapshots, stream_key(job, 0), stream_key(job, state.seq));
+  // No fsync: a lost snapshot only means a longer replay (see the contract).
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  return from_rocksdb(impl_->db->Write(wo, &batch), "saving the snapshot of job "
+                                                      + to_string(job));
+}
+
+status event_log::load_latest_snapshot(job_id job, loaded_snapshot& out) const {
+  out = {};
+  if (!impl_->db)
+    return status::unavailable("snapshot of job " + to_string(job) + ": the log is closed");
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  auto lower = stream_key(job, 0);
+  rocksdb::Slice lower_slice{lower};
+  ro.iterate_lower_bound = &lower_slice;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->snapshots)};
+  it->SeekForPrev(stream_key(job, max_seq));
+  if (!it->Valid()) {
+    auto st = it->status();
+    // A damaged snapshot block is a reason to replay, not to fail the job's recovery.
+    if (st.IsCorruption()) {
+      out.warning = "snapshot of job " + to_string(job) + " is unreadable: " + st.ToString();
+      return status::ok();
+    }
+    return from_rocksdb(st, "reading the snapshot of job " + to_string(job));
+  }
+  std::string_view key{it->key().data(), it->key().size()};
+  if (key.size() != 16 || get_u64(key) != job.value)
+    return status::ok();
+  auto seq = get_u64(key, 8);
+  auto where = "snapshot of job " + to_string(job) + " at seq " + std::to_string(seq);
+  auto decoded = decode_state({it->value().data(), it->value().size()});
+  if (!decoded) {
+    out.warning = where + " does not decode: " + decoded.err().message;
+    return status::ok();
+  }
+  if (decoded->id != job || decoded->seq != seq) {
+    out.warning = where + " holds job " + to_string(decoded->id) + " seq "
+                  + std::to_string(decoded->seq);
+    return status::ok();
+  }
+  out.state = std::move(*decoded);
+  return status::ok();
+}
+
+status event_log::load_job(job_id job, job_state& out, std::string* warning) const {
+  loaded_snapshot snap;
+  if (auto st = load_latest_snapshot(job, snap); !st)
+    return st;
+  if (warning)
+    *warning = snap.warning;
+  job_state state;
+  if (snap.state) {
+    state = std::move(*snap.state);
+  } else {
+    state.id = job;
+  }
+  auto st = scan_stream(job, state.seq + 1, max_seq, [&](const event& e) {
+    state = evolve(std::move(state), e);
+    return true;
+  });
+  if (!st)
+    return st;
+  out = std::move(state);
+  return status::ok();
+}
+
+} // namespace almanac::store
