@@ -77,7 +77,7 @@ result<void> validate_new(const schedule& s, instant now);
 // Errors as make_cron.
 result<void> compile(schedule& s);
 
-// A short human description: "at 2026-03-08T07:30:00Z", "every 90s", "cron '30 2 * * *' America/New_York".
+// A short human description: "at 2026-03-08T07:30:00Z", "every 1m30s", "cron '30 2 * * *' America/New_York".
 std::string describe(const schedule& s);
 
 } // namespace almanac
