@@ -185,7 +185,7 @@ struct field_parser {
     }
     ++pos; // '#'
     if (pos >= item.size() || !is_digit(item[pos]))
-      return bad("'" + std::string{item} + "' needs an occurrence 1-5 after '#'");
+      return bad(std::string{"'"}.append(item).append("' needs an occurrence 1-5 after '#'"));
     std::size_t start = pos;
     int k = 0;
     while (pos < item.size() && is_digit(item[pos])) {
@@ -194,7 +194,7 @@ struct field_parser {
       ++pos;
     }
     if (k < 1 || k > 5)
-      return bad("#" + std::string{item.substr(start, pos - start)} + " is outside 1-5");
+      return bad(std::string{"#"}.append(item.substr(start, pos - start)).append(" is outside 1-5"));
     if (pos != item.size())
       return junk(item, pos);
     nth_weekdays[weekday] |= static_cast<std::uint8_t>(1u << (k - 1));
