@@ -188,8 +188,8 @@ TEST_CASE("malformed cron expressions are rejected naming the field", "[schedule
     {"0 0 * */0 *", "cron month: step 0"},
     {"0 0 * * */0", "cron day-of-week: step 0"},
     {"*/ * * * *", "cron minute: step missing"},
-    {"*/60 * * * *", "cron minute: step 60"},
-    {"0 0 * * */8", "cron day-of-week: step 8"},
+    {"*/61 * * * *", "cron minute: step 61"},
+    {"0 0 * * */9", "cron day-of-week: step 9"},
     // empty list items
     {"1,,2 * * * *", "cron minute: empty list item"},
     {"0 1, * * *", "cron hour: empty list item"},
