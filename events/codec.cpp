@@ -221,7 +221,7 @@ void serialize(Archive&, job_deleted&) {
 }
 template <class Archive>
 void serialize(Archive& ar, event_envelope& e) {
-  ar(e.job, e.seq, e.recorded_at, e.actor, e.note);
+  ar(e.job, e.seq, e.recorded_at, e.actor, e.note, e.cause);
 }
 template <class Archive>
 void save(Archive& ar, const in_flight_run& r) {

@@ -1,6 +1,7 @@
 // Every rule of a job, one small function per command. See decide.hpp for the contract and
 // docs/STATE_MACHINE.md for the table of transitions.
 #include "events/decide.hpp"
+#include "events/evolve.hpp"
 
 #include "schedule/time_text.hpp"
 
@@ -29,7 +30,8 @@ struct emitter {
   events out;
 
   void operator()(event_body body) {
-    out.push_back(event{event_envelope{id, ++seq, now, cmd.actor, cmd.note}, std::move(body)});
+    out.push_back(event{event_envelope{id, ++seq, now, cmd.actor, cmd.note, command_name(cmd.body)},
+                        std::move(body)});
   }
 };
 
@@ -243,7 +245,9 @@ decision decide_due(const job_state& s, const due& d, emitter& emit) {
   if (busy) {
     // A catch-up backlog waits behind the run in flight, one fire at a time; its timer is
     // disarmed until the queued fire starts and names the next missed one.
-    if (!s.queued_fire && (catch_up || s.policies.overlap == overlap_policy::buffer_one)) {
+    // An `at` job's only fire is never lost to an overlapping manual run: it waits too.
+    if (!s.queued_fire
+        && (catch_up || is_at(s) || s.policies.overlap == overlap_policy::buffer_one)) {
       emit(run_queued{d.scheduled_for, catch_up ? std::nullopt : next_fire(s, now)});
       return std::move(emit.out);
     }
@@ -257,6 +261,16 @@ decision decide_due(const job_state& s, const due& d, emitter& emit) {
   return std::move(emit.out);
 }
 
+// The state after the events emitted so far: lets the closing rules of a decision (start a
+// queued fire, complete a job with nothing left to do) look at the outcome instead of
+// re-deriving it.
+job_state after_emitted(const job_state& s, const emitter& emit) {
+  job_state after = s;
+  for (const auto& e : emit.out)
+    after = evolve(std::move(after), e);
+  return after;
+}
+
 decision decide_run_finished(const job_state& s, const run_finished& f, emitter& emit) {
   auto it = std::find_if(s.in_flight.begin(), s.in_flight.end(),
                          [&](const in_flight_run& r) { return r.run_id == f.run_id; });
@@ -267,73 +281,69 @@ decision decide_run_finished(const job_state& s, const run_finished& f, emitter&
   const auto now = emit.now;
   const bool active = s.status == job_status::active;
   const bool manual = run.trigger == run_trigger::manual;
-  const bool others_in_flight = s.in_flight.size() > 1;
+  const bool last_allowed = !manual && s.policies.max_runs
+                            && s.scheduled_runs_finished + 1 >= *s.policies.max_runs;
+  bool done_for_good = false; // the job has nothing left to run: complete it
 
   if (!f.ok) {
-    // Manual runs that fail never push a job towards failed: they leave the count alone.
+    auto errors = s.consecutive_errors + 1;
     if (manual || !active) {
+      // Manual runs that fail never push a job towards failed: they leave the count alone.
       emit(run_failed{f.run_id, f.error, s.consecutive_errors, active ? s.next_run_at : std::nullopt,
                       f.took, f.output_tail});
-      return std::move(emit.out);
-    }
-    auto errors = s.consecutive_errors + 1;
-    if (errors >= max_errors(s)) {
+    } else if (errors >= max_errors(s)) {
       emit(run_failed{f.run_id, f.error, errors, std::nullopt, f.took, f.output_tail});
       emit(job_failed{errors, f.error});
       return std::move(emit.out);
-    }
-    const auto& ladder = s.policies.backoff.empty() ? default_backoff() : s.policies.backoff;
-    auto retry = now + ladder[std::min<std::size_t>(errors - 1, ladder.size() - 1)];
-    if (!is_at(s)) {
-      // A recurring job never waits longer than its next regular fire.
-      auto regular = next_fire(s, now);
-      if (regular && *regular < retry)
-        retry = *regular;
-    }
-    if (s.policies.end_at && retry > *s.policies.end_at) {
+    } else if (last_allowed) {
       emit(run_failed{f.run_id, f.error, errors, std::nullopt, f.took, f.output_tail});
-      if (!others_in_flight)
-        emit(job_completed{});
-      return std::move(emit.out);
+      done_for_good = true;
+    } else {
+      const auto& ladder = s.policies.backoff.empty() ? default_backoff() : s.policies.backoff;
+      auto retry = now + ladder[std::min<std::size_t>(errors - 1, ladder.size() - 1)];
+      if (!is_at(s)) {
+        // A recurring job never waits longer than its next regular fire.
+        auto regular = next_fire(s, now);
+        if (regular && *regular < retry)
+          retry = *regular;
+      }
+      if (s.policies.end_at && retry > *s.policies.end_at) {
+        emit(run_failed{f.run_id, f.error, errors, std::nullopt, f.took, f.output_tail});
+        done_for_good = true;
+      } else {
+        emit(run_failed{f.run_id, f.error, errors, retry, f.took, f.output_tail});
+      }
     }
-    emit(run_failed{f.run_id, f.error, errors, retry, f.took, f.output_tail});
+  } else if (!active) {
+    emit(run_succeeded{f.run_id, f.took, f.output_tail, std::nullopt});
     return std::move(emit.out);
+  } else if (is_at(s) || s.policies.delete_after_run || last_allowed) {
+    emit(run_succeeded{f.run_id, f.took, f.output_tail, std::nullopt});
+    done_for_good = true;
+  } else {
+    std::optional<instant> next = s.next_run_at;
+    if (is_after_run_end(s) && !manual)
+      next = next_fire(s, now);
+    emit(run_succeeded{f.run_id, f.took, f.output_tail, next});
   }
 
-  if (!active) {
-    emit(run_succeeded{f.run_id, f.took, f.output_tail, std::nullopt});
+  auto after = after_emitted(s, emit);
+  if (after.status != job_status::active || !after.in_flight.empty())
     return std::move(emit.out);
-  }
-  bool one_shot = is_at(s) || s.policies.delete_after_run;
-  bool max_reached = !manual && s.policies.max_runs
-                     && s.scheduled_runs_finished + 1 >= *s.policies.max_runs;
-  if (one_shot || max_reached) {
-    emit(run_succeeded{f.run_id, f.took, f.output_tail, std::nullopt});
-    if (!others_in_flight) {
-      emit(job_completed{});
-      if (s.policies.delete_after_run)
-        emit(job_deleted{});
-    }
-    return std::move(emit.out);
-  }
-  std::optional<instant> next = s.next_run_at;
-  if (is_after_run_end(s) && !manual)
-    next = next_fire(s, now);
-  emit(run_succeeded{f.run_id, f.took, f.output_tail, next});
-  if (!next && !others_in_flight && !s.queued_fire) {
-    emit(job_completed{});
-    return std::move(emit.out);
-  }
-  if (s.queued_fire && !others_in_flight) {
+  if (after.queued_fire && !done_for_good) {
     // The fire deferred behind this run starts now.
-    auto queued = *s.queued_fire;
-    bool late = now - queued > s.policies.misfire_grace;
-    auto trigger = late ? run_trigger::catch_up : run_trigger::timer;
-    job_state after = s;
-    after.in_flight.clear();
-    ++after.scheduled_runs_finished;
-    auto following = next ? next : next_after_start(after, queued, trigger, now);
-    emit(run_started{s.runs_started + 1, queued, trigger, following});
+    auto queued = *after.queued_fire;
+    auto trigger = now - queued > s.policies.misfire_grace ? run_trigger::catch_up
+                                                           : run_trigger::timer;
+    auto following = after.next_run_at ? after.next_run_at
+                                       : next_after_start(after, queued, trigger, now);
+    emit(run_started{after.runs_started + 1, queued, trigger, following});
+    return std::move(emit.out);
+  }
+  if (done_for_good || !after.next_run_at) {
+    emit(job_completed{});
+    if (s.policies.delete_after_run && f.ok)
+      emit(job_deleted{});
   }
   return std::move(emit.out);
 }
@@ -341,12 +351,11 @@ decision decide_run_finished(const job_state& s, const run_finished& f, emitter&
 decision decide_abandon(const job_state& s, const abandon_in_flight& a, emitter& emit) {
   if (s.in_flight.empty())
     return refused(s, "it has no run in flight to abandon");
-  // At-least-once: a one-shot or after_run_end job whose run was cut off runs again at once;
-  // a recurring job keeps the next fire it already had.
+  // At-least-once: a job that was only waiting for the cut-off run (a one-shot, after_run_end,
+  // or its last allowed run) runs again at once; otherwise it keeps the next fire it had.
   std::optional<instant> next;
   if (s.status == job_status::active)
-    next = (is_at(s) || is_after_run_end(s)) && !s.next_run_at ? std::optional{emit.now}
-                                                               : s.next_run_at;
+    next = s.next_run_at ? s.next_run_at : std::optional{emit.now};
   for (const auto& r : s.in_flight)
     emit(run_abandoned{r.run_id, a.reason, next});
   return std::move(emit.out);

@@ -121,6 +121,9 @@ struct event_envelope {
   instant recorded_at{};
   std::string actor;
   std::string note;
+  // The command that caused the event ("resume:force", "due", "run_finished"): the audit trail
+  // tells a plain resume from a forced one by it, even when both produce JobResumed.
+  std::string cause;
 };
 
 struct event {

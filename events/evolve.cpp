@@ -82,7 +82,10 @@ struct apply {
   }
   void operator()(const run_succeeded& e) {
     finish_run(s, take_run(s, e.run_id), true, {}, env.recorded_at);
-    s.consecutive_errors = 0;
+    // A failed job stays failed with its count until it is revived by force, even when a run
+    // that was still in flight succeeds.
+    if (s.status != job_status::failed)
+      s.consecutive_errors = 0;
     s.next_run_at = e.next_run_at;
   }
   void operator()(const run_failed& e) {

@@ -1,0 +1,577 @@
+// The job state machine, one named case per rule of the foundation issue.
+#include "job_fixture.hpp"
+
+using namespace almanac;
+using namespace almanac::test;
+
+TEST_CASE("create makes an active job whose first every fire is one interval later", "[events]") {
+  job_fixture job;
+  job.create_every(90s);
+  CHECK(job.state.status == job_status::active);
+  REQUIRE(job.state.next_run_at);
+  CHECK(*job.state.next_run_at == job.now + 90s);
+  REQUIRE(job.log.size() == 1);
+  CHECK(job.log[0].env.seq == 1);
+  CHECK(job.log[0].env.job == job_id{42});
+  CHECK(job.log[0].env.actor == "user:alice");
+  CHECK(std::get<job_created>(job.log[0].body).created_by == "user:alice");
+}
+
+TEST_CASE("create computes the first cron fire in the job zone", "[events]") {
+  job_fixture job;
+  job.now = at("2026-03-07T12:00:00Z");
+  auto cron = make_cron("30 2 * * *", "America/New_York");
+  REQUIRE(cron.ok());
+  job.create(*cron);
+  CHECK(job.state.next_run_at == at("2026-03-08T07:30:00Z"));
+}
+
+TEST_CASE("create refuses bad input and writes nothing", "[events]") {
+  job_fixture job;
+  auto create = [&](std::string name, schedule sched, target what) {
+    return job.send(create_job{job_id{1}, std::move(name), std::move(sched), std::move(what), {}});
+  };
+  handler_target noop{"noop", ""};
+  SECTION("an at instant in the past") {
+    auto r = create("x", at_schedule{job.now - 1s}, noop);
+    CHECK(r.code() == errc::invalid_schedule);
+  }
+  SECTION("a zero interval") {
+    auto r = create("x", every_schedule{0s, {}, every_anchor::grid}, noop);
+    CHECK(r.code() == errc::invalid_schedule);
+  }
+  SECTION("an empty name") {
+    auto r = create("", every_schedule{1s, {}, every_anchor::grid}, noop);
+    CHECK(r.code() == errc::invalid_input);
+  }
+  SECTION("a name of 201 bytes") {
+    auto r = create(std::string(201, 'n'), every_schedule{1s, {}, every_anchor::grid}, noop);
+    CHECK(r.code() == errc::invalid_input);
+    CHECK_THAT(r.err().message, Catch::Contains("200"));
+  }
+  SECTION("a payload over 32 KiB") {
+    auto r = create("x", every_schedule{1s, {}, every_anchor::grid},
+                    handler_target{"noop", std::string(32 * 1024 + 1, 'p')});
+    CHECK(r.code() == errc::invalid_input);
+    CHECK_THAT(r.err().message, Catch::Contains("32 KiB"));
+  }
+  SECTION("an exec target without argv") {
+    auto r = create("x", every_schedule{1s, {}, every_anchor::grid}, exec_target{});
+    CHECK(r.code() == errc::invalid_input);
+  }
+  CHECK(job.log.empty());
+  CHECK(job.state.seq == 0);
+}
+
+TEST_CASE("a name of exactly 200 bytes and a payload of exactly 32 KiB are accepted", "[events]") {
+  job_fixture job;
+  auto r = job.send(create_job{job_id{1}, std::string(200, 'n'), every_schedule{1s, {}, {}},
+                               handler_target{"h", std::string(32 * 1024 - 1, 'p')}, {}});
+  CHECK(r.ok());
+}
+
+TEST_CASE("create refuses an id that already exists", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  auto r = job.send(create_job{job_id{42}, "again", every_schedule{1s, {}, {}},
+                               handler_target{"noop", ""}, {}});
+  CHECK(r.code() == errc::conflict);
+}
+
+TEST_CASE("pause turns an active job paused with its note and no next run", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  job.ok(pause_job{}, "maintenance window");
+  CHECK(job.state.status == job_status::paused);
+  CHECK_FALSE(job.state.next_run_at);
+  CHECK(job.log.back().env.note == "maintenance window");
+  CHECK(event_name(job.log.back().body) == "JobPaused");
+}
+
+TEST_CASE("pause is refused unless the job is active", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  job.ok(pause_job{});
+  auto again = job.send(pause_job{});
+  CHECK(again.code() == errc::refused_status);
+  CHECK_THAT(again.err().message, Catch::Contains("already paused"));
+}
+
+TEST_CASE("resume without force resumes a paused job from now with errors cleared", "[events]") {
+  job_fixture job;
+  job.create_every(10min);
+  job.finish(job.fire(), false);
+  REQUIRE(job.state.consecutive_errors == 1);
+  job.ok(pause_job{});
+  job.now += 1h + 3min;
+  auto events = job.ok(resume_job{false});
+  REQUIRE(events.size() == 1);
+  auto& resumed = std::get<job_resumed>(events[0].body);
+  CHECK(job.state.status == job_status::active);
+  CHECK(job.state.consecutive_errors == 0);
+  // The grid is kept: created at 00:00 every 10 min, resumed at 01:13 -> 01:20.
+  CHECK(resumed.next_run_at == at("2026-03-01T01:20:00Z"));
+  CHECK(job.state.next_run_at == resumed.next_run_at);
+}
+
+// Drives a job into failed with n consecutive failed scheduled runs.
+static void fail_times(job_fixture& job, int n) {
+  for (int i = 0; i < n; ++i)
+    job.finish(job.fire(), false, "exit 1");
+}
+
+TEST_CASE("ten consecutive failures make a job failed with no next run", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  fail_times(job, 9);
+  CHECK(job.state.status == job_status::active);
+  CHECK(job.state.consecutive_errors == 9);
+  fail_times(job, 1);
+  CHECK(job.state.status == job_status::failed);
+  CHECK(job.state.consecutive_errors == 10);
+  CHECK_FALSE(job.state.next_run_at);
+  auto& failed = job.last<job_failed>();
+  CHECK(failed.consecutive_errors == 10);
+  CHECK(failed.last_error == "exit 1");
+}
+
+TEST_CASE("at jobs fail after three consecutive failures by default", "[events]") {
+  job_fixture job;
+  job.create(at_schedule{job.now + 1h});
+  fail_times(job, 2);
+  CHECK(job.state.status == job_status::active);
+  fail_times(job, 1);
+  CHECK(job.state.status == job_status::failed);
+}
+
+TEST_CASE("max_consecutive_errors overrides the default", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.max_consecutive_errors = 2;
+  job.create_every(1min, p);
+  fail_times(job, 2);
+  CHECK(job.state.status == job_status::failed);
+}
+
+TEST_CASE("resume without force refuses a failed job and says to pass force", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  fail_times(job, 10);
+  auto r = job.send(resume_job{false});
+  CHECK(r.code() == errc::failed_needs_force);
+  CHECK_THAT(r.err().message, Catch::Contains("force"));
+  CHECK(job.state.status == job_status::failed);
+}
+
+TEST_CASE("resume with force revives a failed job with JobRevived", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  fail_times(job, 10);
+  job.now += 2h;
+  auto events = job.ok(resume_job{true}, "fixed the disk");
+  REQUIRE(events.size() == 1);
+  auto& revived = std::get<job_revived>(events[0].body);
+  CHECK(revived.cleared_errors == 10);
+  REQUIRE(revived.next_run_at);
+  CHECK(*revived.next_run_at > job.now);
+  CHECK(job.state.status == job_status::active);
+  CHECK(job.state.consecutive_errors == 0);
+  CHECK(job.state.last_error.empty());
+  CHECK(event_name(events[0].body) == "JobRevived");
+  CHECK(events[0].env.note == "fixed the disk");
+}
+
+TEST_CASE("resume with force on a paused job is a plain resume", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  job.ok(pause_job{});
+  auto events = job.ok(resume_job{true});
+  CHECK(std::holds_alternative<job_resumed>(events[0].body));
+}
+
+TEST_CASE("a revived at job whose instant has passed fires once now", "[events]") {
+  job_fixture job;
+  job.create(at_schedule{job.now + 1min});
+  fail_times(job, 3);
+  REQUIRE(job.state.status == job_status::failed);
+  job.now += 1h;
+  auto events = job.ok(resume_job{true});
+  auto& revived = std::get<job_revived>(events[0].body);
+  CHECK(revived.cleared_errors == 3);
+  CHECK(revived.next_run_at == job.now);
+}
+
+TEST_CASE("resume of a completed job is refused even with force", "[events]") {
+  job_fixture job;
+  job.create(at_schedule{job.now + 1min});
+  job.finish(job.fire(), true);
+  REQUIRE(job.state.status == job_status::completed);
+  for (bool force : {false, true}) {
+    auto r = job.send(resume_job{force});
+    CHECK(r.code() == errc::refused_status);
+    CHECK_THAT(r.err().message, Catch::Contains("completed"));
+  }
+}
+
+TEST_CASE("resume of an active job is refused", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  CHECK(job.send(resume_job{false}).code() == errc::refused_status);
+  CHECK(job.send(resume_job{true}).code() == errc::refused_status);
+}
+
+TEST_CASE("run_now starts a manual run of an active job", "[events]") {
+  job_fixture job;
+  job.create_every(1h);
+  auto before = job.state.next_run_at;
+  auto events = job.ok(run_now{});
+  auto& started = std::get<run_started>(events[0].body);
+  CHECK(started.trigger == run_trigger::manual);
+  CHECK(started.scheduled_for == job.now);
+  CHECK(job.state.next_run_at == before);
+  CHECK(job.state.in_flight.size() == 1);
+}
+
+TEST_CASE("run_now is refused for a job that is not active and names its status", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  SECTION("paused") {
+    job.ok(pause_job{});
+    auto r = job.send(run_now{});
+    CHECK(r.code() == errc::refused_status);
+    CHECK_THAT(r.err().message, Catch::Contains("paused"));
+  }
+  SECTION("failed") {
+    fail_times(job, 10);
+    auto r = job.send(run_now{});
+    CHECK(r.code() == errc::refused_status);
+    CHECK_THAT(r.err().message, Catch::Contains("failed"));
+  }
+}
+
+TEST_CASE("run_now of a completed job is refused", "[events]") {
+  job_fixture job;
+  job.create(at_schedule{job.now + 1min});
+  job.finish(job.fire(), true);
+  auto r = job.send(run_now{});
+  CHECK(r.code() == errc::refused_status);
+  CHECK_THAT(r.err().message, Catch::Contains("completed"));
+}
+
+TEST_CASE("a failed run backs off along the default ladder", "[events]") {
+  job_fixture job;
+  job.create_every(24h);
+  const duration expected[] = {30s, 60s, 5min, 15min, 60min, 60min, 60min};
+  for (auto step : expected) {
+    auto id = job.fire();
+    job.finish(id, false);
+    auto& failed = job.last<run_failed>();
+    CHECK(failed.next_run_at == job.now + step);
+  }
+  CHECK(job.state.consecutive_errors == 7);
+}
+
+TEST_CASE("a failed cron run retries at the earlier of backoff and the next cron fire", "[events]") {
+  job_fixture job;
+  job.now = at("2026-03-02T10:00:00Z");
+  auto cron = make_cron("*/10 * * * *", "UTC");
+  REQUIRE(cron.ok());
+  job.create(*cron);
+  fail_times(job, 3);
+  // The third failure at 10:11:30 backs off 5 min, before the next cron fire.
+  CHECK(job.last<run_failed>().next_run_at == at("2026-03-02T10:16:30Z"));
+  // The fourth would back off 15 min, but the cron fires at 10:20 first.
+  job.finish(job.fire(), false);
+  CHECK(job.last<run_failed>().next_run_at == at("2026-03-02T10:20:00Z"));
+}
+
+TEST_CASE("a custom backoff ladder repeats its last step", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.backoff = {5s, 7s};
+  job.create_every(24h, p);
+  job.finish(job.fire(), false);
+  CHECK(job.last<run_failed>().next_run_at == job.now + 5s);
+  job.finish(job.fire(), false);
+  CHECK(job.last<run_failed>().next_run_at == job.now + 7s);
+  job.finish(job.fire(), false);
+  CHECK(job.last<run_failed>().next_run_at == job.now + 7s);
+}
+
+TEST_CASE("a successful run clears consecutive errors and keeps the grid", "[events]") {
+  job_fixture job;
+  job.create_every(10min);
+  auto created = job.now;
+  fail_times(job, 3);
+  job.now = created + 2h + 1min;
+  job.finish(job.fire(), true);
+  CHECK(job.state.consecutive_errors == 0);
+  REQUIRE(job.state.next_run_at);
+  CHECK((*job.state.next_run_at - created) % 10min == 0s);
+}
+
+TEST_CASE("manual runs that fail never push a job towards failed", "[events]") {
+  job_fixture job;
+  job.create_every(1h);
+  for (int i = 0; i < 12; ++i) {
+    auto events = job.ok(run_now{});
+    job.finish(std::get<run_started>(events[0].body).run_id, false);
+  }
+  CHECK(job.state.status == job_status::active);
+  CHECK(job.state.consecutive_errors == 0);
+  CHECK(job.state.last_error == "boom");
+}
+
+TEST_CASE("abandoned runs never push a job towards failed", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  for (int i = 0; i < 12; ++i) {
+    job.fire();
+    job.ok(abandon_in_flight{});
+  }
+  CHECK(job.state.status == job_status::active);
+  CHECK(job.state.consecutive_errors == 0);
+  CHECK(job.state.in_flight.empty());
+}
+
+TEST_CASE("an at job completes after its successful run", "[events]") {
+  job_fixture job;
+  job.create(at_schedule{job.now + 5min});
+  auto id = job.fire();
+  CHECK_FALSE(job.state.next_run_at);
+  job.finish(id, true);
+  CHECK(job.state.status == job_status::completed);
+  CHECK(event_name(job.log.back().body) == "JobCompleted");
+}
+
+TEST_CASE("delete_after_run completes and deletes the job after success", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.delete_after_run = true;
+  job.create(at_schedule{job.now + 5min}, p);
+  job.finish(job.fire(), true);
+  CHECK(job.state.status == job_status::completed);
+  CHECK(job.state.deleted);
+  CHECK(event_name(job.log.back().body) == "JobDeleted");
+  CHECK(job.send(run_now{}).code() == errc::not_found);
+}
+
+TEST_CASE("a pause that arrives while a run is in flight is kept", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  SECTION("when the run succeeds") {
+    auto id = job.fire();
+    job.ok(pause_job{});
+    job.finish(id, true);
+  }
+  SECTION("when the run fails") {
+    auto id = job.fire();
+    job.ok(pause_job{});
+    job.finish(id, false);
+  }
+  CHECK(job.state.status == job_status::paused);
+  CHECK_FALSE(job.state.next_run_at);
+  CHECK(job.state.in_flight.empty());
+}
+
+TEST_CASE("a due for a fire the job no longer expects is refused as stale", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  auto fire = *job.state.next_run_at;
+  job.ok(pause_job{});
+  job.now = fire;
+  auto r = job.send(due{fire});
+  CHECK(r.code() == errc::refused_status);
+  CHECK_THAT(r.err().message, Catch::Contains("stale"));
+}
+
+TEST_CASE("overlap skip records RunSkipped when a fire comes during a run", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  job.fire();
+  auto events = job.ok(due{*job.state.next_run_at});
+  auto& skipped = std::get<run_skipped>(events[0].body);
+  CHECK(skipped.reason == skip_reason::overlap);
+  CHECK(job.state.in_flight.size() == 1);
+}
+
+TEST_CASE("overlap buffer_one runs the deferred fire when the run ends", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.overlap = overlap_policy::buffer_one;
+  job.create_every(1min, p);
+  auto first = job.fire();
+  auto deferred = *job.state.next_run_at;
+  job.now = deferred;
+  auto events = job.ok(due{deferred});
+  CHECK(std::holds_alternative<run_queued>(events[0].body));
+  job.now += 10s;
+  job.finish(first, true);
+  auto& started = job.last<run_started>();
+  CHECK(started.scheduled_for == deferred);
+  CHECK_FALSE(job.state.queued_fire);
+  CHECK(job.state.in_flight.size() == 1);
+}
+
+TEST_CASE("overlap allow runs fires concurrently", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.overlap = overlap_policy::allow;
+  job.create_every(1min, p);
+  job.fire();
+  job.fire();
+  CHECK(job.state.in_flight.size() == 2);
+}
+
+TEST_CASE("misfire fire_once runs one late fire then resumes the schedule", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  auto missed = *job.state.next_run_at;
+  job.now = missed + 1h;
+  auto events = job.ok(due{missed});
+  auto& started = std::get<run_started>(events[0].body);
+  CHECK(started.trigger == run_trigger::catch_up);
+  REQUIRE(started.next_run_at);
+  CHECK(*started.next_run_at > job.now);
+}
+
+TEST_CASE("misfire skip records RunSkipped and moves to the next future fire", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.misfire = misfire_policy::skip;
+  job.create_every(1min, p);
+  auto missed = *job.state.next_run_at;
+  job.now = missed + 1h;
+  auto events = job.ok(due{missed});
+  auto& skipped = std::get<run_skipped>(events[0].body);
+  CHECK(skipped.reason == skip_reason::misfire);
+  CHECK(*skipped.next_run_at > job.now);
+  CHECK(job.state.in_flight.empty());
+}
+
+TEST_CASE("misfire catch_up runs each missed fire up to its limit", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.misfire = misfire_policy::catch_up;
+  p.catch_up_limit = 3;
+  job.create_every(1min, p);
+  auto first_missed = *job.state.next_run_at;
+  job.now = first_missed + 10min;
+  std::vector<instant> ran;
+  for (int i = 0; i < 3; ++i) {
+    auto events = job.ok(due{*job.state.next_run_at});
+    auto& started = std::get<run_started>(events[0].body);
+    CHECK(started.trigger == run_trigger::catch_up);
+    ran.push_back(started.scheduled_for);
+    job.finish(started.run_id, true);
+  }
+  CHECK(ran == std::vector<instant>{first_missed, first_missed + 1min, first_missed + 2min});
+  REQUIRE(job.state.next_run_at);
+  CHECK(*job.state.next_run_at > job.now);
+}
+
+TEST_CASE("every after_run_end counts the interval from the end of the run", "[events]") {
+  job_fixture job;
+  job.create(every_schedule{5min, {}, every_anchor::after_run_end});
+  auto id = job.fire();
+  CHECK_FALSE(job.state.next_run_at);
+  job.now += 37s;
+  job.finish(id, true);
+  CHECK(job.state.next_run_at == job.now + 5min);
+}
+
+TEST_CASE("max_runs completes the job after that many scheduled runs", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.max_runs = 2;
+  job.create_every(1min, p);
+  job.finish(job.fire(), true);
+  CHECK(job.state.status == job_status::active);
+  job.finish(job.fire(), false);
+  CHECK(job.state.status == job_status::completed);
+}
+
+TEST_CASE("end_at completes the job instead of firing after it", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.end_at = job.now + 150s;
+  job.create_every(1min, p);
+  job.finish(job.fire(), true);
+  job.finish(job.fire(), true);
+  CHECK(job.state.status == job_status::completed);
+}
+
+TEST_CASE("delete removes the job and later commands find nothing", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  job.ok(delete_job{});
+  CHECK(job.state.deleted);
+  CHECK_FALSE(job.state.live());
+  CHECK(job.send(pause_job{}).code() == errc::not_found);
+  CHECK(job.send(delete_job{}).code() == errc::not_found);
+}
+
+TEST_CASE("commands to a job that was never created are not_found", "[events]") {
+  job_fixture job;
+  CHECK(job.send(pause_job{}).code() == errc::not_found);
+  CHECK(job.send(run_now{}).code() == errc::not_found);
+}
+
+TEST_CASE("update of the schedule re-plans the next fire from now", "[events]") {
+  job_fixture job;
+  job.create_every(1h);
+  job.now += 10min;
+  auto events = job.ok(update_job{std::nullopt, every_schedule{1min, {}, every_anchor::grid},
+                                  std::nullopt, std::nullopt});
+  auto& updated = std::get<job_updated>(events[0].body);
+  CHECK(updated.next_run_at == job.now + 1min);
+  CHECK_FALSE(updated.name);
+}
+
+TEST_CASE("update refuses bad input, empty updates and completed jobs", "[events]") {
+  job_fixture job;
+  job.create(at_schedule{job.now + 1min});
+  CHECK(job.send(update_job{}).code() == errc::invalid_input);
+  CHECK(job.send(update_job{std::string{}, {}, {}, {}}).code() == errc::invalid_input);
+  CHECK(job.send(update_job{{}, at_schedule{job.now - 1s}, {}, {}}).code()
+        == errc::invalid_schedule);
+  job.finish(job.fire(), true);
+  CHECK(job.send(update_job{std::string{"new"}, {}, {}, {}}).code() == errc::refused_status);
+}
+
+TEST_CASE("a run_finished for a run not in flight is a conflict", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  CHECK(job.send(run_finished{7, true, {}, 1s, {}}).code() == errc::conflict);
+}
+
+TEST_CASE("an abandoned at run is tried again at once", "[events]") {
+  job_fixture job;
+  job.create(at_schedule{job.now + 1min});
+  job.fire();
+  job.now += 1h;
+  auto events = job.ok(abandon_in_flight{"scheduler restarted"});
+  CHECK(std::get<run_abandoned>(events[0].body).next_run_at == job.now);
+  CHECK(job.state.status == job_status::active);
+}
+
+TEST_CASE("jitter delays the wake-up deterministically within its bound", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.jitter = 20s;
+  job.create_every(1min, p);
+  auto wake = wake_at(job.state);
+  REQUIRE(wake);
+  CHECK(*wake >= *job.state.next_run_at);
+  CHECK(*wake < *job.state.next_run_at + 20s);
+  CHECK(wake_at(job.state) == wake);
+  p.jitter = 10min; // bounded by the one-minute gap to the next fire
+  job.state.policies = p;
+  CHECK(*wake_at(job.state) < *job.state.next_run_at + 1min);
+}
+
+TEST_CASE("command names tell resume from resume force", "[events]") {
+  CHECK(command_name(resume_job{false}) == "resume");
+  CHECK(command_name(resume_job{true}) == "resume:force");
+  CHECK(command_name(run_now{}) == "run_now");
+}
