@@ -316,6 +316,11 @@ void event_log::append_async(job_id job, std::uint64_t expected_seq, std::vector
 
 status event_log::scan_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
                               const std::function<bool(const event&)>& fn) const {
+  return scan_stream_moving(job, from_seq, to_seq, [&](event&& e) { return fn(e); });
+}
+
+status event_log::scan_stream_moving(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
+                                     const std::function<bool(event&&)>& fn) const {
   if (!impl_->db)
     return status::unavailable("read of job " + to_string(job) + ": the log is closed");
   from_seq = std::max<std::uint64_t>(from_seq, 1);
@@ -344,7 +349,7 @@ status event_log::scan_stream(job_id job, std::uint64_t from_seq, std::uint64_t 
       return status::corruption("job " + to_string(job) + " seq " + std::to_string(seq)
                                 + " holds an event of job " + to_string(decoded->env.job)
                                 + " seq " + std::to_string(decoded->env.seq));
-    if (!fn(*decoded))
+    if (!fn(std::move(*decoded)))
       return status::ok();
   }
   return from_rocksdb(it->status(), "reading job " + to_string(job));
@@ -355,8 +360,8 @@ status event_log::read_stream(job_id job, std::uint64_t from_seq, std::uint64_t 
   if (max_count == 0)
     return status::ok();
   std::uint64_t n = 0;
-  return scan_stream(job, from_seq, to_seq, [&](const event& e) {
-    out.push_back(e);
+  return scan_stream_moving(job, from_seq, to_seq, [&](event&& e) {
+    out.push_back(std::move(e));
     return ++n < max_count;
   });
 }
@@ -495,6 +500,19 @@ status event_log::flush() {
   rocksdb::FlushOptions fo;
   fo.wait = true;
   return from_rocksdb(impl_->db->Flush(fo, impl_->handles), "flushing memtables");
+}
+
+status event_log::compact() {
+  if (auto st = flush(); !st)
+    return st;
+  rocksdb::CompactRangeOptions co;
+  co.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  for (auto* h : impl_->handles)
+    if (auto st = from_rocksdb(impl_->db->CompactRange(co, h, nullptr, nullptr),
+                               "compacting " + h->GetName());
+        !st)
+      return st;
+  return status::ok();
 }
 
 const std::filesystem::path& event_log::directory() const noexcept {

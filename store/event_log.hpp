@@ -151,6 +151,13 @@ public:
   // read_stream. An unknown job gives an empty state with seq 0.
   status load_job(job_id job, job_state& out, std::string* warning = nullptr) const;
 
+  // Recovery of every job in one pass, in job id order: for each stream, its latest usable
+  // snapshot plus the later events, folded with evolve(), then `fn(state, warning)` until it
+  // returns false. Two iterators walk the snapshots and the streams side by side, so the cost is
+  // that of a scan, not of a seek per job. Purged streams are not visited. Errors as
+  // read_stream (the first corrupt event stops the walk).
+  status load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const;
+
   // -- projections -----------------------------------------------------------------------------
 
   // Applies every put, erase and checkpoint of `batch` atomically (one WriteBatch, synced per
@@ -194,6 +201,10 @@ public:
   // Writes memtables to table files (tests and tools; RocksDB does it by itself otherwise).
   status flush();
 
+  // Flushes, then compacts every column family down to its last level: what a long-running log
+  // looks like, and what reclaims the space of purged streams at once. Slow; tools and benches.
+  status compact();
+
   const std::filesystem::path& directory() const noexcept;
   open_mode mode() const noexcept;
 
@@ -201,6 +212,9 @@ public:
 
 private:
   explicit event_log(std::unique_ptr<impl> p);
+
+  status scan_stream_moving(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
+                            const std::function<bool(event&&)>& fn) const;
 
   std::unique_ptr<impl> impl_;
 };

@@ -25,8 +25,14 @@ std::string printable(std::string_view key) {
   bool text = true;
   for (unsigned char c : key)
     text = text && c >= 0x20 && c < 0x7f;
-  if (text)
-    return "\"" + std::string{key} + "\"";
+  if (text) {
+    std::string out;
+    out.reserve(key.size() + 2);
+    out.push_back('"');
+    out.append(key);
+    out.push_back('"');
+    return out;
+  }
   static constexpr char digits[] = "0123456789abcdef";
   std::string out = "0x";
   for (unsigned char c : key) {

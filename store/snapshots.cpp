@@ -99,4 +99,65 @@ status event_log::load_job(job_id job, job_state& out, std::string* warning) con
   return status::ok();
 }
 
+status event_log::load_jobs(
+  const std::function<bool(job_state&&, const std::string& warning)>& fn) const {
+  if (!impl_->db)
+    return status::unavailable("load_jobs: the log is closed");
+  rocksdb::ReadOptions ro;
+  ro.total_order_seek = true;
+  ro.readahead_size = 2 << 20;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(ro, impl_->streams)};
+  std::unique_ptr<rocksdb::Iterator> snaps{impl_->db->NewIterator(ro, impl_->snapshots)};
+  std::string warning;
+  it->SeekToFirst();
+  while (it->Valid()) {
+    if (it->key().size() != 16)
+      return status::corruption("stream key of " + std::to_string(it->key().size())
+                                + " bytes");
+    job_id job{get_u64({it->key().data(), 8})};
+    warning.clear();
+    job_state state;
+    state.id = job;
+    // The latest snapshot: save_snapshot keeps one per job, so the last key of the prefix.
+    for (snaps->Seek(stream_key(job, 0));
+         snaps->Valid() && snaps->key().size() == 16
+         && get_u64({snaps->key().data(), 8}) == job.value;
+         snaps->Next()) {
+      auto seq = get_u64({snaps->key().data(), 16}, 8);
+      auto decoded = decode_state({snaps->value().data(), snaps->value().size()});
+      if (decoded && decoded->id == job && decoded->seq == seq) {
+        state = std::move(*decoded);
+        warning.clear();
+      } else {
+        warning = "snapshot of job " + to_string(job) + " at seq " + std::to_string(seq)
+                  + (decoded ? " holds another job or seq" : " does not decode: "
+                                                                + decoded.err().message);
+      }
+    }
+    if (!snaps->status().ok())
+      warning = "snapshot of job " + to_string(job) + " is unreadable: "
+                + snaps->status().ToString();
+    if (state.seq > 0)
+      it->Seek(stream_key(job, state.seq + 1));
+    for (; it->Valid(); it->Next()) {
+      std::string_view key{it->key().data(), it->key().size()};
+      if (key.size() != 16 || get_u64(key) != job.value)
+        break;
+      auto seq = get_u64(key, 8);
+      auto decoded = decode_event({it->value().data(), it->value().size()});
+      if (!decoded)
+        return status::corruption("job " + to_string(job) + " seq " + std::to_string(seq)
+                                  + " does not decode: " + decoded.err().message);
+      if (decoded->env.job != job || decoded->env.seq != seq)
+        return status::corruption("job " + to_string(job) + " seq " + std::to_string(seq)
+                                  + " holds an event of job " + to_string(decoded->env.job)
+                                  + " seq " + std::to_string(decoded->env.seq));
+      state = evolve(std::move(state), *decoded);
+    }
+    if (!fn(std::move(state), warning))
+      return status::ok();
+  }
+  return from_rocksdb(it->status(), "loading jobs");
+}
+
 } // namespace almanac::store

@@ -94,6 +94,36 @@ TEST_CASE("an undecodable snapshot gives a warning and recovery replays from the
   CHECK(recovered.seq == j.state.seq);
   CHECK(recovered.status == j.state.status);
   CHECK(recovered.name == "report");
+
+  std::vector<std::pair<job_state, std::string>> all;
+  REQUIRE(log->load_jobs([&](job_state&& s, const std::string& w) {
+    all.emplace_back(std::move(s), w);
+    return true;
+  }).is_ok());
+  REQUIRE(all.size() == 1);
+  CHECK(all[0].first.seq == j.state.seq);
+  CHECK(all[0].second.find("does not decode") != std::string::npos);
+}
+
+TEST_CASE("load_jobs recovers every job in one pass like load_job does", "[store]") {
+  temp_dir tmp;
+  auto log = open_log(tmp.data());
+  driven_job j;
+  run_life(*log, j, true);
+  std::vector<job_state> all;
+  REQUIRE(log->load_jobs([&](job_state&& s, const std::string& w) {
+    CHECK(w.empty());
+    all.push_back(std::move(s));
+    return true;
+  }).is_ok());
+  REQUIRE(all.size() == 1);
+  job_state one;
+  REQUIRE(log->load_job(job, one).is_ok());
+  CHECK(all[0].id == job);
+  CHECK(all[0].seq == one.seq);
+  CHECK(all[0].status == one.status);
+  CHECK(all[0].next_run_at == one.next_run_at);
+  CHECK(all[0].name == one.name);
 }
 
 TEST_CASE("a job without snapshot recovers from its whole stream", "[store]") {
