@@ -1,0 +1,150 @@
+#include "actors/executor.hpp"
+
+#include <algorithm>
+
+namespace almanac {
+
+std::string output_tail(std::string_view text) {
+  if (text.size() <= max_output_tail)
+    return std::string{text};
+  return std::string{text.substr(text.size() - max_output_tail)};
+}
+
+struct executor::task {
+  run_key key;
+  target what;
+  run_callback done;
+  std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+};
+
+executor::executor(executor_options options) {
+  auto n = std::max<std::size_t>(1, options.workers);
+  threads_.reserve(n);
+  for (std::size_t i = 0; i < n; ++i)
+    threads_.emplace_back([this] { work(); });
+}
+
+executor::~executor() {
+  stop(duration::zero());
+  for (auto& t : threads_)
+    if (t.joinable())
+      t.join();
+}
+
+void executor::register_handler(std::string name, handler fn) {
+  std::lock_guard guard{mtx_};
+  handlers_[std::move(name)] = std::move(fn);
+}
+
+void executor::set_exec_runner(runner fn) {
+  std::lock_guard guard{mtx_};
+  exec_runner_ = std::move(fn);
+}
+
+void executor::set_http_runner(runner fn) {
+  std::lock_guard guard{mtx_};
+  http_runner_ = std::move(fn);
+}
+
+void executor::submit(run_key key, target what, run_callback done) {
+  auto t = std::make_shared<task>(task{key, std::move(what), std::move(done)});
+  std::lock_guard guard{mtx_};
+  if (!stopping_) {
+    queue_.push_back(std::move(t));
+    cv_.notify_one();
+    return;
+  }
+  // nop: a run submitted while stopping stays in flight in the log (see submit's contract)
+}
+
+void executor::cancel(job_id job, std::uint64_t run_id) {
+  std::lock_guard guard{mtx_};
+  auto match = [&](const std::shared_ptr<task>& t) {
+    return t->key.job == job && t->key.run_id == run_id;
+  };
+  for (auto& t : running_)
+    if (match(t))
+      t->cancelled->store(true);
+  for (auto& t : queue_)
+    if (match(t))
+      t->cancelled->store(true);
+}
+
+std::size_t executor::pending() const {
+  std::lock_guard guard{mtx_};
+  return queue_.size() + running_.size();
+}
+
+runner executor::find_runner(const target& what) {
+  std::lock_guard guard{mtx_};
+  if (auto* h = std::get_if<handler_target>(&what)) {
+    auto i = handlers_.find(h->name);
+    if (i == handlers_.end())
+      return {};
+    auto fn = i->second;
+    return [fn](const run_context& ctx) {
+      fn(ctx);
+      return run_outcome{};
+    };
+  }
+  if (std::holds_alternative<exec_target>(what))
+    return exec_runner_;
+  return http_runner_;
+}
+
+void executor::work() {
+  for (;;) {
+    std::shared_ptr<task> t;
+    {
+      std::unique_lock lock{mtx_};
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty())
+        return;
+      t = queue_.front();
+      queue_.pop_front();
+      running_.push_back(t);
+    }
+    run_outcome outcome;
+    auto start = std::chrono::steady_clock::now();
+    if (t->cancelled->load()) {
+      outcome = {false, "cancelled before it started", {}};
+    } else if (auto fn = find_runner(t->what); !fn) {
+      auto* h = std::get_if<handler_target>(&t->what);
+      outcome = {false,
+                 h ? "no handler is registered under the name '" + h->name + "'"
+                   : std::string{"this scheduler has no runner for this kind of target"},
+                 {}};
+    } else {
+      // A handler that throws is a failed run, never a crashed scheduler.
+      try {
+        run_context ctx{t->key, t->what, t->cancelled};
+        outcome = fn(ctx);
+        if (t->cancelled->load() && outcome.ok)
+          outcome = {false, "cancelled", outcome.output_tail};
+      } catch (const std::exception& x) {
+        outcome = {false, x.what(), {}};
+      } catch (...) {
+        outcome = {false, "the handler threw a non-standard exception", {}};
+      }
+    }
+    outcome.output_tail = output_tail(outcome.output_tail);
+    auto took = std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() - start);
+    t->done(t->key, std::move(outcome), took);
+    std::lock_guard guard{mtx_};
+    running_.erase(std::find(running_.begin(), running_.end(), t));
+    idle_cv_.notify_all();
+  }
+}
+
+std::size_t executor::stop(duration grace) {
+  std::unique_lock lock{mtx_};
+  stopping_ = true;
+  queue_.clear();
+  cv_.notify_all();
+  idle_cv_.wait_for(lock, grace, [&] { return running_.empty(); });
+  for (auto& t : running_)
+    t->cancelled->store(true);
+  return running_.size();
+}
+
+} // namespace almanac

@@ -1,0 +1,126 @@
+// Executors run a job's target off the actors' threads. The job actor submits a run once its
+// RunStarted is durable; the executor calls the target's runner on a worker thread and reports
+// the outcome through a callback (which the job actor turns into a run_finished command).
+// Runners are chosen by target kind: C++ handlers registered by name (embedding), and the
+// daemon's exec and http runners.
+#pragma once
+
+#include "events/job.hpp"
+
+#include <almanac/time.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+namespace almanac {
+
+// Identifies one run, so a target can be idempotent: (job, scheduled_for) names the fire, run_id
+// tells attempts of it apart.
+struct run_key {
+  job_id job;
+  instant scheduled_for{};
+  std::uint64_t run_id = 0;
+};
+
+// What a runner sees of its run. `cancelled()` turns true when the run passed its timeout or the
+// scheduler stops: a well-behaved runner checks it and returns.
+class run_context {
+public:
+  run_context(run_key key, target what, std::shared_ptr<std::atomic<bool>> cancelled)
+    : key(key), what(std::move(what)), cancelled_(std::move(cancelled)) {}
+
+  run_key key;
+  target what;
+
+  bool cancelled() const noexcept { return cancelled_->load(std::memory_order_relaxed); }
+
+private:
+  std::shared_ptr<std::atomic<bool>> cancelled_;
+};
+
+struct run_outcome {
+  bool ok = true;
+  std::string error;
+  // The last bytes of the run's output, capped at max_output_tail.
+  std::string output_tail;
+};
+
+// Run output kept per run: the last 4 KiB.
+inline constexpr std::size_t max_output_tail = 4096;
+
+// Keeps the last max_output_tail bytes of `text`.
+std::string output_tail(std::string_view text);
+
+// A runner for one kind of target. Throwing is a failed run with the exception's message.
+using runner = std::function<run_outcome(const run_context&)>;
+
+// A C++ handler registered by an embedding application. Returning normally is success;
+// throwing is a failed run whose error is the exception's message.
+using handler = std::function<void(const run_context&)>;
+
+// Called once per submitted run, on a worker thread.
+using run_callback = std::function<void(run_key, run_outcome, duration took)>;
+
+struct executor_options {
+  // Worker threads: the most runs that execute at once. Default: 8.
+  std::size_t workers = 8;
+};
+
+class executor {
+public:
+  explicit executor(executor_options options = {});
+  ~executor();
+  executor(const executor&) = delete;
+  executor& operator=(const executor&) = delete;
+
+  // Registers a C++ handler for handler targets named `name`, replacing any earlier one.
+  // Thread-safe.
+  void register_handler(std::string name, handler fn);
+
+  // Sets the runner of exec or http targets (the daemon's). Thread-safe.
+  void set_exec_runner(runner fn);
+  void set_http_runner(runner fn);
+
+  // Queues a run; `done` is called exactly once, also when no runner exists for the target (a
+  // failed run naming what is missing). Runs that have not started when the executor stops are
+  // never reported: they stay in flight in the log, and recovery records them RunAbandoned and
+  // runs them again (at-least-once), instead of counting a failure nobody caused.
+  void submit(run_key key, target what, run_callback done);
+
+  // Asks a run to stop (its context reports cancelled). Its outcome is still reported.
+  void cancel(job_id job, std::uint64_t run_id);
+
+  // Runs queued or executing now.
+  std::size_t pending() const;
+
+  // Stops taking runs, drops what is queued (unreported), waits up to `grace` for runs in
+  // progress.
+  // Returns the number of runs still executing when the grace period ended.
+  std::size_t stop(duration grace);
+
+private:
+  struct task;
+  void work();
+  runner find_runner(const target& what);
+
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  std::condition_variable idle_cv_;
+  std::deque<std::shared_ptr<task>> queue_;
+  std::vector<std::shared_ptr<task>> running_;
+  std::unordered_map<std::string, handler> handlers_;
+  runner exec_runner_;
+  runner http_runner_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+} // namespace almanac

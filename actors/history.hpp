@@ -1,0 +1,106 @@
+// The history projections: the audit trail (who did what to which job, when, why, status before
+// and after) and run history (one record per run). Both are folds of the global order of the log,
+// written with a checkpoint so they resume after a crash and can be rebuilt from scratch; the
+// replay tool folds the same way without writing, to cross-check the daemon's copy. No CAF here.
+#pragma once
+
+#include "events/event.hpp"
+#include "events/job_state.hpp"
+#include "store/event_log.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace almanac {
+
+struct audit_entry {
+  // The global position of the event this entry records.
+  std::uint64_t position = 0;
+  instant at{};
+  job_id job;
+  std::string job_name;
+  // create, update, pause, resume, resume:force, run_now, delete; automatic: failed, backoff,
+  // completed.
+  std::string action;
+  std::string from_status;
+  std::string to_status;
+  std::string actor;
+  std::string note;
+  std::string detail;
+};
+
+struct run_record {
+  job_id job;
+  std::uint64_t run_id = 0;
+  instant scheduled_for{};
+  instant started_at{};
+  // The epoch while the run is in flight.
+  instant finished_at{};
+  std::string trigger;
+  // running, succeeded, failed, abandoned.
+  std::string outcome = "running";
+  std::string error;
+  duration took{};
+  std::string output_tail;
+};
+
+void to_json(nlohmann::json& j, const audit_entry& e);
+void from_json(const nlohmann::json& j, audit_entry& e);
+void to_json(nlohmann::json& j, const run_record& r);
+void from_json(const nlohmann::json& j, run_record& r);
+
+// Projection names and the checkpoint in the store.
+inline constexpr std::string_view audit_projection = "audit";
+inline constexpr std::string_view audit_by_job_projection = "audit_by_job";
+inline constexpr std::string_view runs_projection = "runs";
+inline constexpr std::string_view jobs_projection = "history_jobs";
+inline constexpr std::string_view history_checkpoint = "history";
+
+// What one event adds to the history.
+struct history_change {
+  std::optional<audit_entry> audit;
+  std::optional<run_record> run;
+};
+
+// Folds events in global order into audit entries and run records. Keeps the name and status of
+// each job it has seen and the runs in flight; with a log to read from, it loads what it has not
+// seen from the stored projections (after a restart), otherwise it knows only what it folded.
+class history_projector {
+public:
+  explicit history_projector(const store::event_log* stored = nullptr) : stored_(stored) {}
+
+  history_change apply(std::uint64_t position, const event& e);
+
+  // Adds the projection writes of `change` (and the job summary it updated) to `batch`.
+  void stage(const history_change& change, const event& e, store::projection_batch& batch) const;
+
+private:
+  struct job_summary {
+    std::string name;
+    std::string status;
+  };
+  job_summary& summary(job_id job);
+  std::optional<run_record> take_run(job_id job, std::uint64_t run_id);
+
+  const store::event_log* stored_;
+  std::unordered_map<job_id, job_summary> jobs_;
+  std::unordered_map<job_id, std::vector<run_record>> open_runs_;
+};
+
+// Reading the stored projections: newest first, at most `limit`, positions below `before` (0: no
+// bound). An unknown job gives an empty list.
+store::status read_audit(const store::event_log& log, std::optional<job_id> job, std::size_t limit,
+                         std::uint64_t before, std::vector<audit_entry>& out);
+store::status read_runs(const store::event_log& log, job_id job, std::size_t limit,
+                        std::vector<run_record>& out);
+
+// Big-endian key helpers shared by the projections.
+std::string be_key(std::uint64_t a);
+std::string be_key(std::uint64_t a, std::uint64_t b);
+
+} // namespace almanac

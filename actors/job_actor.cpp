@@ -1,0 +1,203 @@
+#include "actors/job_actor.hpp"
+
+#include "events/decide.hpp"
+#include "events/evolve.hpp"
+#include "schedule/time_text.hpp"
+
+#include <almanac/caf_error.hpp>
+
+#include <caf/all.hpp>
+
+#include <vector>
+
+namespace almanac {
+
+namespace {
+
+struct pending_command {
+  command cmd;
+  caf::typed_response_promise<job_state> promise;
+};
+
+struct job_actor_state {
+  static inline const char* name = "almanac.job";
+
+  job_state job;
+  std::shared_ptr<const runtime_context> ctx;
+  supervisor_actor parent;
+  // Commands waiting for the append in progress; a short vector, not a deque, because a million
+  // idle job actors each pay for what an empty container allocates.
+  std::vector<pending_command> queue;
+  std::optional<pending_command> current;
+  std::vector<event> appending;
+  std::uint64_t token = 0;
+  std::uint64_t snapshot_seq = 0;
+};
+
+using pointer = job_actor::stateful_pointer<job_actor_state>;
+
+// Commands the actor sends itself (run outcomes) have nobody to answer.
+template <class T>
+void answer(caf::typed_response_promise<job_state>& rp, T&& value) {
+  if (rp.pending())
+    rp.deliver(std::forward<T>(value));
+}
+
+store::status snapshot_if_due(job_actor_state& st) {
+  if (st.job.seq - st.snapshot_seq < st.ctx->settings.snapshot_every)
+    return {};
+  auto s = st.ctx->log->save_snapshot(st.job.id, st.job);
+  if (s.ok())
+    st.snapshot_seq = st.job.seq;
+  return s;
+}
+
+void start_runs(pointer self, const std::vector<event>& events) {
+  auto& st = self->state;
+  for (const auto& e : events) {
+    auto* started = std::get_if<run_started>(&e.body);
+    if (!started)
+      continue;
+    auto handle = caf::actor_cast<job_actor>(self);
+    st.ctx->exec->submit(run_key{st.job.id, started->scheduled_for, started->run_id}, st.job.what,
+                         [handle](run_key key, run_outcome outcome, duration took) {
+                           caf::anon_send(handle, run_done{key, std::move(outcome), took});
+                         });
+  }
+}
+
+void log_effects(const job_state& before, const job_state& after, const std::vector<event>& events,
+                 const runtime_context& ctx) {
+  auto label = "job '" + after.name + "' (" + to_string(after.id) + ")";
+  for (const auto& e : events) {
+    if (auto* f = std::get_if<run_failed>(&e.body))
+      ctx.say(log_level::warning, label + ": run " + std::to_string(f->run_id) + " failed: " +
+                                    f->error + " (consecutive errors " +
+                                    std::to_string(f->consecutive_errors) + ")");
+    else if (auto* jf = std::get_if<job_failed>(&e.body))
+      ctx.say(log_level::error, label + ": job failed after " +
+                                  std::to_string(jf->consecutive_errors) +
+                                  " consecutive errors; resume with force to revive it");
+    else if (auto* r = std::get_if<job_revived>(&e.body))
+      ctx.say(log_level::info, label + ": revived by " + e.env.actor + ", cleared " +
+                                 std::to_string(r->cleared_errors) + " errors");
+  }
+  (void) before;
+}
+
+void process(pointer self);
+
+void finish_append(pointer self, const append_done& done) {
+  auto& st = self->state;
+  if (!st.current || done.token != st.token)
+    return;
+  auto p = std::move(*st.current);
+  st.current.reset();
+  auto events = std::move(st.appending);
+  st.appending.clear();
+  if (!done.st.ok()) {
+    // Nothing was applied: the state is exactly as before the command, and the caller learns why.
+    auto err = store::to_error(done.st);
+    st.ctx->say(log_level::error, "job " + to_string(st.job.id) + ": append failed: " +
+                                    err.message);
+    answer(p.promise, to_caf_error(err));
+    process(self);
+    return;
+  }
+  auto before = st.job;
+  for (const auto& e : events)
+    st.job = evolve(std::move(st.job), e);
+  log_effects(before, st.job, events, *st.ctx);
+  if (auto s = snapshot_if_due(st); !s.ok())
+    st.ctx->say(log_level::warning, "job " + to_string(st.job.id) +
+                                      ": snapshot not saved: " + s.message());
+  self->send(st.parent, describe_change(st.job));
+  start_runs(self, events);
+  answer(p.promise, st.job);
+  if (st.job.deleted) {
+    for (auto& q : st.queue)
+      answer(q.promise, to_caf_error(errc::not_found, "job " + to_string(st.job.id) +
+                                                        " was deleted"));
+    st.queue.clear();
+    self->quit();
+    return;
+  }
+  process(self);
+}
+
+void process(pointer self) {
+  auto& st = self->state;
+  while (!st.current && !st.queue.empty()) {
+    auto p = std::move(st.queue.front());
+    st.queue.erase(st.queue.begin());
+    auto decided = decide(st.job, p.cmd, st.ctx->clk->now());
+    if (!decided) {
+      answer(p.promise, to_caf_error(decided.err()));
+      continue;
+    }
+    st.current = std::move(p);
+    st.appending = std::move(*decided);
+    auto token = ++st.token;
+    auto handle = caf::actor_cast<job_actor>(self);
+    st.ctx->log->append_async(st.job.id, st.job.seq, st.appending,
+                              [handle, token](store::status s, std::uint64_t first) {
+                                caf::anon_send(handle, append_done{token, std::move(s), first});
+                              });
+  }
+}
+
+job_actor::behavior_type job_behavior(pointer self, job_state initial,
+                                      std::shared_ptr<const runtime_context> ctx,
+                                      supervisor_actor parent) {
+  self->state.job = std::move(initial);
+  self->state.snapshot_seq = self->state.job.seq;
+  self->state.ctx = std::move(ctx);
+  self->state.parent = std::move(parent);
+  return {
+    [=](job_command& c) -> caf::typed_response_promise<job_state> {
+      auto rp = self->make_response_promise<job_state>();
+      self->state.queue.push_back(pending_command{std::move(c.cmd), rp});
+      process(self);
+      return rp;
+    },
+    [=](get_atom) -> job_state { return self->state.job; },
+    [=](append_done& done) { finish_append(self, done); },
+    [=](run_done& done) {
+      auto& o = done.outcome;
+      self->state.queue.push_back(pending_command{
+        command{run_finished{done.key.run_id, o.ok, std::move(o.error), done.took,
+                             std::move(o.output_tail)},
+                "system", {}},
+        self->make_response_promise<job_state>()});
+      process(self);
+    },
+  };
+}
+
+} // namespace
+
+job_changed describe_change(const job_state& s) {
+  job_changed c;
+  c.id = s.id;
+  c.name = s.name;
+  c.status = s.status;
+  c.deleted = s.deleted;
+  c.next_run_at = s.next_run_at;
+  c.wake = wake_at(s);
+  c.group = s.policies.group;
+  c.consecutive_errors = s.consecutive_errors;
+  c.timeout = s.policies.timeout;
+  for (const auto& r : s.in_flight)
+    c.runs.push_back(run_view{r.run_id, r.started_at});
+  return c;
+}
+
+job_actor spawn_job_actor(supervisor_actor::pointer parent, job_state initial,
+                          std::shared_ptr<const runtime_context> ctx) {
+  // Linked, so job actors end with the supervisor; monitored, so the supervisor respawns one
+  // that dies on its own.
+  return parent->spawn<caf::linked + caf::monitored>(job_behavior, std::move(initial), std::move(ctx),
+                                       caf::actor_cast<supervisor_actor>(parent));
+}
+
+} // namespace almanac

@@ -1,0 +1,50 @@
+// What every actor of one scheduler shares: the log, the executor, the clock and the settings.
+// One instance per scheduler, held by shared pointer, so a job actor costs a pointer, not a copy.
+#pragma once
+
+#include "actors/executor.hpp"
+#include "store/event_log.hpp"
+
+#include <almanac/clock.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace almanac {
+
+struct runtime_settings {
+  // A job actor saves a snapshot after this many events since its last one. Default: 64.
+  std::uint32_t snapshot_every = 64;
+  // The most runs in flight at once, all jobs together. Default: 256.
+  std::uint32_t max_concurrent_runs = 256;
+  // Overdue fire_once jobs found at start-up are spread over up to this window, at most one per
+  // millisecond per overdue job. Default: 10 s.
+  duration recovery_stagger = std::chrono::seconds{10};
+  // The fleet alert: this many jobs failing within the window. Defaults: 10 within 5 min.
+  std::uint32_t fleet_alert_failures = 10;
+  duration fleet_alert_window = std::chrono::minutes{5};
+  // Start even when some jobs' logs cannot be decoded (unknown event type, newer format): those
+  // jobs are quarantined (not scheduled) and reported by health. Default: refuse to start.
+  bool quarantine_undecodable = false;
+};
+
+// Log lines that matter to an operator (start, recovery summary, run failed, job failed,
+// revived). The daemon routes them to its logger; embedders may ignore them.
+enum class log_level : std::uint8_t { debug, info, warning, error };
+using log_sink = std::function<void(log_level, const std::string&)>;
+
+struct runtime_context {
+  store::event_log* log = nullptr;
+  executor* exec = nullptr;
+  const clock* clk = nullptr;
+  runtime_settings settings;
+  log_sink logger;
+
+  void say(log_level level, const std::string& line) const {
+    if (logger)
+      logger(level, line);
+  }
+};
+
+} // namespace almanac

@@ -1,0 +1,109 @@
+#include <almanac/almanac.hpp>
+
+#include "actors/projector.hpp"
+#include "actors/supervisor.hpp"
+#include "store/event_log.hpp"
+
+#include <almanac/caf_error.hpp>
+
+#include <caf/all.hpp>
+
+#include <thread>
+
+namespace almanac {
+
+struct scheduler::impl {
+  caf::actor_system& sys;
+  system_clock wall;
+  std::unique_ptr<store::event_log> log;
+  std::unique_ptr<executor> exec;
+  std::shared_ptr<runtime_context> ctx;
+  caf::actor projector;
+  supervisor_actor supervisor;
+  recovered_jobs recovered;
+  bool stopped = false;
+  std::size_t left_in_flight = 0;
+};
+
+result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
+                                                    scheduler_options opts) {
+  if (opts.data_dir.empty())
+    return fail(errc::invalid_input, "no data directory given");
+  auto p = std::make_unique<impl>(impl{sys, {}, {}, {}, {}, {}, {}, {}, false, 0});
+  store::open_options o;
+  o.sync = opts.durability;
+  if (auto s = store::event_log::open(opts.data_dir, o, p->log); !s.ok())
+    return store::to_error(s);
+  p->exec = std::make_unique<executor>(opts.executor);
+  p->ctx = std::make_shared<runtime_context>();
+  p->ctx->log = p->log.get();
+  p->ctx->exec = p->exec.get();
+  p->ctx->clk = opts.clk ? opts.clk : &p->wall;
+  p->ctx->settings = opts.settings;
+  p->ctx->logger = std::move(opts.logger);
+  auto recovered = recover_jobs(*p->ctx);
+  if (!recovered)
+    return std::move(recovered).err();
+  p->recovered.quarantined = recovered->quarantined;
+  p->recovered.events_total = recovered->events_total;
+  p->recovered.snapshot_warnings = recovered->snapshot_warnings;
+  p->recovered.took = recovered->took;
+  if (opts.projections)
+    p->projector = spawn_projector(sys, p->ctx);
+  p->supervisor = spawn_supervisor(sys, p->ctx, p->projector, std::move(*recovered));
+  return std::unique_ptr<scheduler>(new scheduler(std::move(p)));
+}
+
+scheduler::scheduler(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+scheduler::~scheduler() { stop(duration::zero()); }
+
+admin_actor scheduler::admin() const { return caf::actor_cast<admin_actor>(impl_->supervisor); }
+
+void scheduler::register_handler(std::string name, handler fn) {
+  impl_->exec->register_handler(std::move(name), std::move(fn));
+}
+
+executor& scheduler::runs() { return *impl_->exec; }
+
+store::event_log& scheduler::log() { return *impl_->log; }
+
+const recovered_jobs& scheduler::recovery() const noexcept { return impl_->recovered; }
+
+std::size_t scheduler::stop(duration grace) {
+  auto& p = *impl_;
+  if (p.stopped)
+    return p.left_in_flight;
+  p.stopped = true;
+  {
+    // Scoped so that no scoped_actor outlives this block: one in scope keeps the actor system
+    // from shutting down.
+    caf::scoped_actor self{p.sys};
+    self->request(p.supervisor, std::chrono::seconds{10}, stop_atom::value)
+      .receive([](std::uint64_t) {}, [](caf::error&) {});
+  }
+  p.left_in_flight = p.exec->stop(grace);
+  // Let the outcomes of the runs that finished within the grace period reach the log: each is
+  // one message to its job actor and one append, so wait until nothing is executing and the
+  // job actors have had a moment to record them.
+  if (grace > duration::zero()) {
+    caf::scoped_actor self{p.sys};
+    self->request(p.supervisor, std::chrono::seconds{10}, health_request{})
+      .receive([](health_report&) {}, [](caf::error&) {});
+  }
+  caf::anon_send_exit(p.supervisor, caf::exit_reason::user_shutdown);
+  if (p.projector)
+    caf::anon_send_exit(p.projector, caf::exit_reason::user_shutdown);
+  // The log closes once no actor can append any more: the job actors are linked to the
+  // supervisor, so wait for the supervisor (and with it every job actor) to be gone.
+  {
+    caf::scoped_actor self{p.sys};
+    self->wait_for(p.supervisor);
+    if (p.projector)
+      self->wait_for(p.projector);
+  }
+  (void) p.log->close();
+  return p.left_in_flight;
+}
+
+} // namespace almanac

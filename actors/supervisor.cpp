@@ -1,0 +1,643 @@
+#include "actors/supervisor.hpp"
+
+#include "actors/job_actor.hpp"
+#include "actors/timer_queue.hpp"
+#include "schedule/time_text.hpp"
+
+#include <almanac/caf_error.hpp>
+
+#include <caf/all.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <deque>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace almanac {
+
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out{s};
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// What the supervisor knows of each live job: enough to route, schedule and report health
+// without asking the job actor.
+struct job_entry {
+  job_actor actor;
+  std::string name;
+  job_status status = job_status::active;
+  std::optional<instant> next_run_at;
+  std::string group;
+  std::uint32_t consecutive_errors = 0;
+  duration timeout{};
+  std::vector<run_view> runs;
+  // A due or run-now was sent and not yet answered: it holds a run slot.
+  bool reserved = false;
+
+  std::uint32_t load() const { return static_cast<std::uint32_t>(runs.size()) + (reserved ? 1 : 0); }
+};
+
+// A run that waits for a free slot (global limit) or a free group.
+struct waiting_run {
+  job_id job;
+  bool manual = false;
+  instant scheduled_for{};
+  std::string actor;
+  std::string note;
+  caf::typed_response_promise<job_state> promise;
+};
+
+struct supervisor_state {
+  static inline const char* name = "almanac.supervisor";
+
+  std::shared_ptr<const runtime_context> ctx;
+  caf::actor projector;
+  std::unordered_map<job_id, job_entry> jobs;
+  std::unordered_map<std::string, job_id> names;
+  std::unordered_set<std::string> names_pending;
+  std::unordered_map<caf::actor_addr, job_id> by_addr;
+  timer_queue timers;
+  timer_queue deadlines;
+  std::deque<waiting_run> waiting;
+  std::uint32_t slots_used = 0;
+  std::unordered_map<std::string, std::uint32_t> groups_busy;
+  std::uint64_t epoch = 0;
+  std::optional<instant> armed_for;
+  std::deque<instant> recent_failures;
+  std::vector<std::string> quarantined;
+  bool stopping = false;
+  instant started_at{};
+  std::mt19937_64 ids{std::random_device{}()};
+};
+
+using pointer = supervisor_actor::stateful_pointer<supervisor_state>;
+
+// Timer dues have nobody to answer; run-now requests do.
+template <class T>
+void answer(caf::typed_response_promise<job_state>& rp, T&& value) {
+  if (rp.pending())
+    rp.deliver(std::forward<T>(value));
+}
+
+instant now_of(pointer self) { return self->state.ctx->clk->now(); }
+
+// Changes a job's claim on run slots and groups, keeping the totals in step.
+template <class F>
+void update_load(supervisor_state& st, job_entry& e, F&& change) {
+  auto before = e.load();
+  auto old_group = e.group;
+  change(e);
+  auto after = e.load();
+  st.slots_used = st.slots_used - before + after;
+  if (!old_group.empty() && before > 0 && --st.groups_busy[old_group] == 0)
+    st.groups_busy.erase(old_group);
+  if (!e.group.empty() && after > 0)
+    ++st.groups_busy[e.group];
+}
+
+bool can_start(const supervisor_state& st, const job_entry& e) {
+  if (st.stopping || st.slots_used >= st.ctx->settings.max_concurrent_runs)
+    return false;
+  return e.group.empty() || st.groups_busy.count(e.group) == 0;
+}
+
+void rearm(pointer self) {
+  auto& st = self->state;
+  auto t = st.timers.earliest();
+  auto d = st.deadlines.earliest();
+  std::optional<instant> next = t;
+  if (d && (!next || *d < *next))
+    next = d;
+  if (!next || (st.armed_for && *st.armed_for <= *next))
+    return;
+  st.armed_for = next;
+  auto delay = std::max(duration::zero(), *next - now_of(self));
+  self->delayed_send(self, delay, tick{++st.epoch});
+}
+
+void release(pointer self, job_id id);
+void drain_waiting(pointer self);
+
+// Sends a due (or run-now) to the job, holding a slot until the job answers.
+void dispatch(pointer self, waiting_run w) {
+  auto& st = self->state;
+  auto i = st.jobs.find(w.job);
+  if (i == st.jobs.end()) {
+    answer(w.promise, to_caf_error(errc::not_found, "job " + to_string(w.job) + " was deleted"));
+    return;
+  }
+  update_load(st, i->second, [](job_entry& e) { e.reserved = true; });
+  command cmd = w.manual ? command{run_now{}, w.actor, w.note}
+                         : command{due{w.scheduled_for}, "timer", {}};
+  auto id = w.job;
+  auto promise = w.promise;
+  self->request(i->second.actor, caf::infinite, job_command{std::move(cmd)})
+    .then(
+      [=](job_state& s) mutable {
+        release(self, id);
+        answer(promise, std::move(s));
+      },
+      [=](caf::error& err) mutable {
+        release(self, id);
+        answer(promise, std::move(err));
+      });
+}
+
+void release(pointer self, job_id id) {
+  auto& st = self->state;
+  if (auto i = st.jobs.find(id); i != st.jobs.end())
+    update_load(st, i->second, [](job_entry& e) { e.reserved = false; });
+  drain_waiting(self);
+}
+
+void drain_waiting(pointer self) {
+  auto& st = self->state;
+  for (auto i = st.waiting.begin(); i != st.waiting.end();) {
+    if (st.stopping || st.slots_used >= st.ctx->settings.max_concurrent_runs)
+      return;
+    auto e = st.jobs.find(i->job);
+    if (e == st.jobs.end()) {
+      answer(i->promise, to_caf_error(errc::not_found, "job " + to_string(i->job) +
+                                                       " was deleted"));
+      i = st.waiting.erase(i);
+      continue;
+    }
+    if (!can_start(st, e->second)) {
+      ++i;
+      continue;
+    }
+    auto w = std::move(*i);
+    i = st.waiting.erase(i);
+    dispatch(self, std::move(w));
+  }
+}
+
+void want_run(pointer self, waiting_run w) {
+  auto& st = self->state;
+  auto i = st.jobs.find(w.job);
+  if (i != st.jobs.end() && can_start(st, i->second) && st.waiting.empty())
+    dispatch(self, std::move(w));
+  else
+    st.waiting.push_back(std::move(w));
+}
+
+void on_tick(pointer self) {
+  auto& st = self->state;
+  auto now = now_of(self);
+  for (auto [id, at] : st.timers.pop_due(now)) {
+    auto i = st.jobs.find(id);
+    if (i == st.jobs.end() || !i->second.next_run_at)
+      continue;
+    want_run(self, waiting_run{id, false, *i->second.next_run_at, {}, {},
+                               caf::typed_response_promise<job_state>{}});
+  }
+  for (auto [id, at] : st.deadlines.pop_due(now)) {
+    auto i = st.jobs.find(id);
+    if (i == st.jobs.end())
+      continue;
+    auto& e = i->second;
+    for (const auto& r : e.runs) {
+      if (e.timeout <= duration::zero() || r.started_at + e.timeout > now)
+        continue;
+      // The run is recorded failed now; the executor is asked to stop it, and its late outcome
+      // is refused by the job (the run is no longer in flight).
+      st.ctx->exec->cancel(id, r.run_id);
+      caf::anon_send(e.actor, job_command{command{
+                            run_finished{r.run_id, false,
+                                         "timeout: still running after " +
+                                           format_duration(e.timeout),
+                                         now - r.started_at, {}},
+                            "system", {}}});
+    }
+  }
+  rearm(self);
+}
+
+void track(pointer self, const job_changed& c) {
+  auto& st = self->state;
+  auto i = st.jobs.find(c.id);
+  if (i == st.jobs.end())
+    return;
+  auto& e = i->second;
+  if (c.status == job_status::failed && e.status != job_status::failed) {
+    st.recent_failures.push_back(now_of(self));
+  }
+  if (c.deleted) {
+    update_load(st, e, [](job_entry& x) {
+      x.runs.clear();
+      x.reserved = false;
+    });
+    st.names.erase(lower(e.name));
+    st.by_addr.erase(e.actor.address());
+    st.timers.set(c.id, std::nullopt);
+    st.deadlines.set(c.id, std::nullopt);
+    st.jobs.erase(i);
+    drain_waiting(self);
+    return;
+  }
+  if (lower(e.name) != lower(c.name)) {
+    st.names.erase(lower(e.name));
+    st.names[lower(c.name)] = c.id;
+  }
+  update_load(st, e, [&](job_entry& x) {
+    x.runs = c.runs;
+    x.group = c.group;
+  });
+  e.name = c.name;
+  e.status = c.status;
+  e.next_run_at = c.next_run_at;
+  e.consecutive_errors = c.consecutive_errors;
+  e.timeout = c.timeout;
+  st.timers.set(c.id, c.wake);
+  std::optional<instant> deadline;
+  if (e.timeout > duration::zero())
+    for (const auto& r : e.runs)
+      if (!deadline || r.started_at + e.timeout < *deadline)
+        deadline = r.started_at + e.timeout;
+  st.deadlines.set(c.id, deadline);
+  drain_waiting(self);
+  rearm(self);
+}
+
+// Resolves an id (16 hex digits) or a name (case-insensitive).
+result<job_id> resolve(const supervisor_state& st, const std::string& text) {
+  if (text.empty())
+    return fail(errc::invalid_input, "no job id or name given");
+  if (auto id = parse_job_id(text); id && st.jobs.count(*id))
+    return *id;
+  if (auto i = st.names.find(lower(text)); i != st.names.end())
+    return i->second;
+  return fail(errc::not_found, "no job with id or name '" + text + "'");
+}
+
+job_entry entry_of(const job_state& s, job_actor actor) {
+  auto c = describe_change(s);
+  job_entry e;
+  e.actor = std::move(actor);
+  e.name = s.name;
+  e.status = s.status;
+  e.next_run_at = s.next_run_at;
+  e.group = c.group;
+  e.consecutive_errors = s.consecutive_errors;
+  e.timeout = c.timeout;
+  e.runs = c.runs;
+  return e;
+}
+
+void add_job(pointer self, const job_state& s, job_actor actor) {
+  auto& st = self->state;
+  st.by_addr[actor.address()] = s.id;
+  st.names[lower(s.name)] = s.id;
+  auto e = entry_of(s, std::move(actor));
+  auto [i, added] = st.jobs.emplace(s.id, job_entry{});
+  update_load(st, i->second, [&](job_entry& x) { x = std::move(e); });
+  st.timers.set(s.id, wake_at(s));
+}
+
+void notify_projector(pointer self) {
+  if (self->state.projector)
+    caf::anon_send(self->state.projector, advance_atom::value);
+}
+
+caf::result<job_state> forward(pointer self, const std::string& job, command cmd) {
+  auto id = resolve(self->state, job);
+  if (!id)
+    return to_caf_error(id.err());
+  notify_projector(self);
+  return self->delegate(self->state.jobs.at(*id).actor, job_command{std::move(cmd)});
+}
+
+health_report health(pointer self) {
+  auto& st = self->state;
+  auto now = now_of(self);
+  health_report h;
+  h.started_at = st.started_at;
+  h.now = now;
+  for (const auto& [id, e] : st.jobs) {
+    switch (e.status) {
+      case job_status::active: ++h.active; break;
+      case job_status::paused: ++h.paused; break;
+      case job_status::failed: ++h.failed; break;
+      case job_status::completed: ++h.completed; break;
+    }
+    if (e.status == job_status::active && e.consecutive_errors > 0)
+      ++h.erroring;
+    for (const auto& r : e.runs)
+      h.runs_in_flight.push_back(stuck_run{id, e.name, r.run_id, r.started_at,
+                                           now - r.started_at,
+                                           e.timeout > duration::zero()
+                                             && now - r.started_at > e.timeout});
+  }
+  auto window = st.ctx->settings.fleet_alert_window;
+  while (!st.recent_failures.empty() && now - st.recent_failures.front() > window)
+    st.recent_failures.pop_front();
+  h.recently_failed = st.recent_failures.size();
+  h.fleet_alert = h.recently_failed >= st.ctx->settings.fleet_alert_failures;
+  h.quarantined = st.quarantined;
+  return h;
+}
+
+supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const runtime_context> ctx,
+                                           caf::actor projector, recovered_jobs recovered) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.projector = std::move(projector);
+  st.started_at = now_of(self);
+  st.quarantined = std::move(recovered.quarantined);
+  // Overdue jobs are spread out so a thousand of them do not all fire in the same millisecond;
+  // each then follows its misfire policy when its due arrives late.
+  auto now = st.started_at;
+  std::size_t overdue = 0;
+  for (const auto& s : recovered.jobs)
+    if (auto w = wake_at(s); w && *w < now)
+      ++overdue;
+  auto spacing = overdue == 0 ? duration::zero()
+                              : std::min<duration>(std::chrono::milliseconds{1},
+                                                   st.ctx->settings.recovery_stagger
+                                                     / static_cast<duration::rep>(overdue));
+  std::size_t nth = 0;
+  for (auto& s : recovered.jobs) {
+    auto actor = spawn_job_actor(self, s, st.ctx);
+    add_job(self, s, actor);
+    if (auto w = wake_at(s); w && *w < now)
+      st.timers.set(s.id, now + spacing * static_cast<duration::rep>(nth++));
+    if (!s.in_flight.empty())
+      caf::anon_send(actor, job_command{command{abandon_in_flight{"scheduler restarted"}, "system",
+                                            {}}});
+  }
+  st.ctx->say(log_level::info, "recovered " + std::to_string(recovered.jobs.size()) + " jobs (" +
+                                 std::to_string(overdue) + " overdue) in " +
+                                 format_duration(recovered.took));
+  rearm(self);
+
+  // Job actors are linked: their exits arrive here too, and are handled by the down handler.
+  self->set_exit_handler([=](caf::exit_msg& em) {
+    if (!self->state.by_addr.count(em.source))
+      self->quit(em.reason);
+  });
+  self->set_down_handler([=](caf::down_msg& dm) {
+    auto& st = self->state;
+    auto i = st.by_addr.find(dm.source);
+    if (i == st.by_addr.end())
+      return;
+    auto id = i->second;
+    st.by_addr.erase(i);
+    if (!st.jobs.count(id) || dm.reason == caf::exit_reason::normal)
+      return;
+    // A job actor died (a bug, or killed on purpose): its state is in the log, so a new actor
+    // takes over from there.
+    job_state s;
+    auto loaded = st.ctx->log->load_job(id, s);
+    if (!loaded.ok() || !s.live()) {
+      st.ctx->say(log_level::error, "job " + to_string(id) + " died and cannot be reloaded: " +
+                                      loaded.message());
+      return;
+    }
+    st.ctx->say(log_level::warning, "job '" + s.name + "' (" + to_string(id) +
+                                      ") actor died (" + caf::to_string(dm.reason) +
+                                      "); respawned from the log");
+    auto actor = spawn_job_actor(self, s, st.ctx);
+    add_job(self, s, actor);
+    if (!s.in_flight.empty())
+      caf::anon_send(actor, job_command{command{abandon_in_flight{"job actor restarted"}, "system",
+                                            {}}});
+    rearm(self);
+  });
+
+  return {
+    [=](create_request& req) -> caf::result<job_state> {
+      auto& st = self->state;
+      auto key = lower(req.spec.name);
+      if (st.names.count(key) || st.names_pending.count(key))
+        return to_caf_error(errc::name_taken,
+                            "a job named '" + req.spec.name + "' already exists");
+      job_id id;
+      for (;;) {
+        id = job_id{st.ids()};
+        std::uint64_t highest = 0;
+        auto s = st.ctx->log->highest_seq(id, highest);
+        if (!s.ok())
+          return to_caf_error(store::to_error(s));
+        // Ids are never reused, not even those of deleted and purged jobs.
+        if (id.value != 0 && !st.jobs.count(id) && highest == 0)
+          break;
+      }
+      job_state empty;
+      empty.id = id;
+      auto actor = spawn_job_actor(self, empty, st.ctx);
+      st.by_addr[actor.address()] = id;
+      st.names_pending.insert(key);
+      auto rp = self->make_response_promise<job_state>();
+      self
+        ->request(actor, caf::infinite,
+                  job_command{command{create_job{id, req.spec.name, req.spec.sched, req.spec.what,
+                                                 req.spec.policies},
+                                      req.actor, req.note}})
+        .then(
+          [=](job_state& s) mutable {
+            self->state.names_pending.erase(key);
+            add_job(self, s, actor);
+            notify_projector(self);
+            rearm(self);
+            rp.deliver(std::move(s));
+          },
+          [=](caf::error& err) mutable {
+            self->state.names_pending.erase(key);
+            self->state.by_addr.erase(actor.address());
+            self->send_exit(actor, caf::exit_reason::user_shutdown);
+            rp.deliver(std::move(err));
+          });
+      return rp;
+    },
+    [=](update_request& req) -> caf::result<job_state> {
+      if (req.changes.name) {
+        auto id = resolve(self->state, req.job);
+        auto i = self->state.names.find(lower(*req.changes.name));
+        if (id && i != self->state.names.end() && i->second != *id)
+          return to_caf_error(errc::name_taken,
+                              "a job named '" + *req.changes.name + "' already exists");
+      }
+      return forward(self, req.job, command{std::move(req.changes), req.actor, req.note});
+    },
+    [=](pause_request& req) -> caf::result<job_state> {
+      return forward(self, req.job, command{pause_job{}, req.actor, req.note});
+    },
+    [=](resume_request& req) -> caf::result<job_state> {
+      return forward(self, req.job, command{resume_job{req.force}, req.actor, req.note});
+    },
+    [=](delete_request& req) -> caf::result<job_state> {
+      return forward(self, req.job, command{delete_job{}, req.actor, req.note});
+    },
+    [=](run_now_request& req) -> caf::result<job_state> {
+      auto id = resolve(self->state, req.job);
+      if (!id)
+        return to_caf_error(id.err());
+      if (self->state.stopping)
+        return to_caf_error(errc::unavailable, "the scheduler is stopping");
+      auto rp = self->make_response_promise<job_state>();
+      want_run(self, waiting_run{*id, true, {}, req.actor, req.note, rp});
+      notify_projector(self);
+      return rp;
+    },
+    [=](get_request& req) -> caf::result<job_state> {
+      auto id = resolve(self->state, req.job);
+      if (!id)
+        return to_caf_error(id.err());
+      return self->delegate(self->state.jobs.at(*id).actor, get_atom::value);
+    },
+    [=](list_request& req) -> caf::result<job_list> {
+      auto& st = self->state;
+      std::optional<job_status> status;
+      if (!req.status.empty()) {
+        auto s = parse_job_status(req.status);
+        if (!s)
+          return to_caf_error(s.err());
+        status = *s;
+      }
+      auto needle = lower(req.name);
+      std::vector<job_id> ids;
+      for (const auto& [id, e] : st.jobs)
+        if ((!status || e.status == *status)
+            && (needle.empty() || lower(e.name).find(needle) != std::string::npos))
+          ids.push_back(id);
+      std::sort(ids.begin(), ids.end());
+      if (req.limit > 0 && ids.size() > req.limit)
+        ids.resize(req.limit);
+      if (ids.empty())
+        return job_list{};
+      auto rp = self->make_response_promise<job_list>();
+      auto gathered = std::make_shared<job_list>();
+      auto remaining = std::make_shared<std::size_t>(ids.size());
+      auto one_done = [=]() mutable {
+        if (--*remaining == 0) {
+          std::sort(gathered->jobs.begin(), gathered->jobs.end(),
+                    [](const job_state& a, const job_state& b) { return a.id < b.id; });
+          rp.deliver(std::move(*gathered));
+        }
+      };
+      for (auto id : ids)
+        self->request(st.jobs.at(id).actor, caf::infinite, get_atom::value)
+          .then([=](job_state& s) mutable {
+                  gathered->jobs.push_back(std::move(s));
+                  one_done();
+                },
+                [=](caf::error&) mutable { one_done(); });
+      return rp;
+    },
+    [=](audit_request& req) -> caf::result<audit_page> {
+      std::optional<job_id> job;
+      if (!req.job.empty()) {
+        auto id = resolve(self->state, req.job);
+        if (!id) {
+          // The audit trail outlives the job: a deleted job's id still finds its entries.
+          auto parsed = parse_job_id(req.job);
+          if (!parsed)
+            return to_caf_error(id.err());
+          id = *parsed;
+        }
+        job = *id;
+      }
+      auto rp = self->make_response_promise<audit_page>();
+      auto read = [=]() mutable {
+        audit_page page;
+        auto s = read_audit(*self->state.ctx->log, job, req.limit, req.before, page.entries);
+        if (!s.ok())
+          rp.deliver(to_caf_error(store::to_error(s)));
+        else
+          rp.deliver(std::move(page));
+      };
+      if (!self->state.projector) {
+        read();
+        return rp;
+      }
+      self->request(self->state.projector, caf::infinite, sync_atom::value)
+        .then([=](std::uint64_t) mutable { read(); },
+              [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [=](runs_request& req) -> caf::result<run_page> {
+      auto id = resolve(self->state, req.job);
+      if (!id) {
+        auto parsed = parse_job_id(req.job);
+        if (!parsed)
+          return to_caf_error(id.err());
+        id = *parsed;
+      }
+      auto job = *id;
+      auto rp = self->make_response_promise<run_page>();
+      auto read = [=]() mutable {
+        run_page page;
+        auto s = read_runs(*self->state.ctx->log, job, req.limit, page.runs);
+        if (!s.ok())
+          rp.deliver(to_caf_error(store::to_error(s)));
+        else
+          rp.deliver(std::move(page));
+      };
+      if (!self->state.projector) {
+        read();
+        return rp;
+      }
+      self->request(self->state.projector, caf::infinite, sync_atom::value)
+        .then([=](std::uint64_t) mutable { read(); },
+              [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [=](preview_request& req) -> caf::result<preview_result> {
+      if (req.count > 1000)
+        return to_caf_error(errc::invalid_input, "preview count " + std::to_string(req.count) +
+                                                   " is over the limit of 1000");
+      auto sched = req.sched;
+      if (auto c = compile(sched); !c)
+        return to_caf_error(c.err());
+      preview_result out;
+      auto t = req.from;
+      for (std::uint32_t i = 0; i < req.count; ++i) {
+        auto n = next_after(sched, t);
+        if (!n)
+          break;
+        out.fires.push_back(*n);
+        t = *n;
+      }
+      return out;
+    },
+    [=](health_request&) -> health_report { return health(self); },
+    [=](job_changed& c) {
+      track(self, c);
+      notify_projector(self);
+    },
+    [=](tick& t) {
+      auto& st = self->state;
+      if (t.epoch != 0 && t.epoch != st.epoch)
+        return;
+      if (t.epoch != 0)
+        st.armed_for.reset();
+      on_tick(self);
+    },
+    [=](stop_atom) -> std::uint64_t {
+      auto& st = self->state;
+      st.stopping = true;
+      for (auto& w : st.waiting)
+        answer(w.promise, to_caf_error(errc::unavailable, "the scheduler is stopping"));
+      st.waiting.clear();
+      std::uint64_t running = 0;
+      for (const auto& [id, e] : st.jobs)
+        running += e.runs.size();
+      return running;
+    },
+  };
+}
+
+} // namespace
+
+supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<const runtime_context> ctx,
+                                  caf::actor projector, recovered_jobs recovered) {
+  return sys.spawn(supervisor, std::move(ctx), std::move(projector), std::move(recovered));
+}
+
+} // namespace almanac

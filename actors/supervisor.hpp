@@ -1,0 +1,30 @@
+// The supervisor: spawns and watches the job actors (a job actor that dies is respawned from the
+// log), keeps the registry (id -> actor, names unique case-insensitively), owns the one timer
+// structure with a single pending wake-up, gates runs by the global concurrency limit and the
+// concurrency groups, recovers every job at start-up, and answers the admin interface.
+#pragma once
+
+#include "actors/recovery.hpp"
+#include "actors/runtime_context.hpp"
+#include "actors/type_ids.hpp"
+
+#include <almanac/admin_actor.hpp>
+
+#include <caf/fwd.hpp>
+
+#include <memory>
+
+namespace almanac {
+
+using supervisor_actor = admin_actor::extend<caf::reacts_to<job_changed>, caf::reacts_to<tick>,
+                                             caf::replies_to<stop_atom>::with<std::uint64_t>>;
+
+// Spawns the supervisor with the jobs recover_jobs() rebuilt: it spawns their actors, records
+// runs cut off by the last stop as RunAbandoned, and arms every timer (overdue jobs spread over
+// settings.recovery_stagger, each then following its misfire policy). `projector` is told after
+// appends and asked to catch up before audit and runs queries (invalid: read projections as they
+// are). stop_atom: stop starting runs; replies with the number of runs still in flight.
+supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<const runtime_context> ctx,
+                                  caf::actor projector, recovered_jobs recovered);
+
+} // namespace almanac

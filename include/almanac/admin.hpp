@@ -1,0 +1,334 @@
+// The admin interface's messages: what an embedding application, the daemon's CLI and HTTP API,
+// or a peer on another node send to the admin actor, and what it answers. Plain structs, each
+// with an inspect() listing every field so CAF can ship them between nodes. Every request that
+// changes a job says who acts (`actor`: "user:NAME", "node:ID") and may carry a note; both land
+// in the log and the audit trail.
+//
+// A job is named by its 16-hex-digit id or by its name (case-insensitive).
+//
+// Errors come back as caf::error of the "almanac" category; the code is an almanac::errc and the
+// context holds a message a person can act on.
+#pragma once
+
+#include "actors/history.hpp"
+#include "events/codec.hpp"
+#include "events/command.hpp"
+#include "events/job_state.hpp"
+
+#include <almanac/time.hpp>
+
+#include <caf/error.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace almanac {
+
+// What a new job is: the part of create_job an operator supplies.
+struct job_spec {
+  std::string name;
+  schedule sched = at_schedule{};
+  target what;
+  job_policies policies;
+};
+
+struct create_request {
+  job_spec spec;
+  std::string actor;
+  std::string note;
+};
+
+struct update_request {
+  std::string job;
+  update_job changes;
+  std::string actor;
+  std::string note;
+};
+
+struct pause_request {
+  std::string job;
+  std::string actor;
+  std::string note;
+};
+
+struct resume_request {
+  std::string job;
+  bool force = false;
+  std::string actor;
+  std::string note;
+};
+
+struct run_now_request {
+  std::string job;
+  std::string actor;
+  std::string note;
+};
+
+struct delete_request {
+  std::string job;
+  std::string actor;
+  std::string note;
+};
+
+struct get_request {
+  std::string job;
+};
+
+// Jobs filtered by status ("" for all) and by a case-insensitive substring of the name, in id
+// order, at most `limit`.
+struct list_request {
+  std::string status;
+  std::string name;
+  std::uint32_t limit = 1000;
+};
+
+struct job_list {
+  std::vector<job_state> jobs;
+};
+
+// The audit trail of one job ("" for all jobs), newest first, entries before position `before`
+// (0: the newest).
+struct audit_request {
+  std::string job;
+  std::uint32_t limit = 100;
+  std::uint64_t before = 0;
+};
+
+struct audit_page {
+  std::vector<audit_entry> entries;
+};
+
+struct runs_request {
+  std::string job;
+  std::uint32_t limit = 100;
+};
+
+struct run_page {
+  std::vector<run_record> runs;
+};
+
+// The next `count` fires of a schedule strictly after `from`.
+struct preview_request {
+  schedule sched = at_schedule{};
+  instant from{};
+  std::uint32_t count = 5;
+};
+
+struct preview_result {
+  std::vector<instant> fires;
+};
+
+struct health_request {};
+
+struct stuck_run {
+  job_id job;
+  std::string job_name;
+  std::uint64_t run_id = 0;
+  instant started_at{};
+  duration age{};
+  // Older than the job's run timeout.
+  bool stuck = false;
+};
+
+struct health_report {
+  std::uint64_t active = 0;
+  std::uint64_t paused = 0;
+  std::uint64_t failed = 0;
+  std::uint64_t completed = 0;
+  // Active jobs with at least one consecutive error.
+  std::uint64_t erroring = 0;
+  std::vector<stuck_run> runs_in_flight;
+  // Jobs that became failed within the alert window, and whether that crossed the threshold.
+  std::uint64_t recently_failed = 0;
+  bool fleet_alert = false;
+  // Jobs whose log could not be loaded at start-up (quarantined), with the reason.
+  std::vector<std::string> quarantined;
+  instant started_at{};
+  instant now{};
+};
+
+// -- inspection -------------------------------------------------------------------------------
+
+namespace detail {
+
+// Ships a value through its codec bytes: one encoding on disk and on the wire, and the decoder's
+// checks (unknown tags, bad zones) guard what arrives from another node too.
+template <class Inspector, class T, class Encode, class Decode>
+typename Inspector::result_type inspect_encoded(Inspector& f, T& x, const char* name, Encode enc,
+                                                Decode dec) {
+  std::string bytes;
+  if constexpr (Inspector::reads_state)
+    bytes = enc(x);
+  auto load = [&]() -> caf::error {
+    auto r = dec(bytes);
+    if (!r)
+      return caf::make_error(caf::sec::invalid_argument, r.err().message);
+    x = std::move(*r);
+    return caf::none;
+  };
+  return f(caf::meta::type_name(name), bytes, caf::meta::load_callback(load));
+}
+
+inline std::string encode_body(event_body body) {
+  return encode_event(event{event_envelope{}, std::move(body)});
+}
+
+template <class T>
+result<T> decode_body(const std::string& bytes) {
+  auto e = decode_event(bytes);
+  if (!e)
+    return std::move(e).err();
+  if (auto* body = std::get_if<T>(&e->body))
+    return std::move(*body);
+  return fail(errc::invalid_input, "unexpected message body");
+}
+
+} // namespace detail
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_id& x) {
+  return f(caf::meta::type_name("almanac::job_id"), x.value);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_state& x) {
+  return detail::inspect_encoded(
+    f, x, "almanac::job_state", [](const job_state& s) { return encode_state(s); },
+    [](const std::string& b) { return decode_state(b); });
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_spec& x) {
+  return detail::inspect_encoded(
+    f, x, "almanac::job_spec",
+    [](const job_spec& s) {
+      return detail::encode_body(job_created{s.name, s.sched, s.what, s.policies, {}, {}});
+    },
+    [](const std::string& b) -> result<job_spec> {
+      auto c = detail::decode_body<job_created>(b);
+      if (!c)
+        return std::move(c).err();
+      return job_spec{c->name, c->sched, c->what, c->policies};
+    });
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, update_job& x) {
+  return detail::inspect_encoded(
+    f, x, "almanac::update_job",
+    [](const update_job& u) {
+      return detail::encode_body(job_updated{u.name, u.sched, u.what, u.policies, {}});
+    },
+    [](const std::string& b) -> result<update_job> {
+      auto u = detail::decode_body<job_updated>(b);
+      if (!u)
+        return std::move(u).err();
+      return update_job{u->name, u->sched, u->what, u->policies};
+    });
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, create_request& x) {
+  return f(caf::meta::type_name("almanac::create_request"), x.spec, x.actor, x.note);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, update_request& x) {
+  return f(caf::meta::type_name("almanac::update_request"), x.job, x.changes, x.actor, x.note);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pause_request& x) {
+  return f(caf::meta::type_name("almanac::pause_request"), x.job, x.actor, x.note);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, resume_request& x) {
+  return f(caf::meta::type_name("almanac::resume_request"), x.job, x.force, x.actor, x.note);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_now_request& x) {
+  return f(caf::meta::type_name("almanac::run_now_request"), x.job, x.actor, x.note);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delete_request& x) {
+  return f(caf::meta::type_name("almanac::delete_request"), x.job, x.actor, x.note);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, get_request& x) {
+  return f(caf::meta::type_name("almanac::get_request"), x.job);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, list_request& x) {
+  return f(caf::meta::type_name("almanac::list_request"), x.status, x.name, x.limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, job_list& x) {
+  return f(caf::meta::type_name("almanac::job_list"), x.jobs);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_entry& x) {
+  return f(caf::meta::type_name("almanac::audit_entry"), x.position, x.at, x.job, x.job_name,
+           x.action, x.from_status, x.to_status, x.actor, x.note, x.detail);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_request& x) {
+  return f(caf::meta::type_name("almanac::audit_request"), x.job, x.limit, x.before);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, audit_page& x) {
+  return f(caf::meta::type_name("almanac::audit_page"), x.entries);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_record& x) {
+  return f(caf::meta::type_name("almanac::run_record"), x.job, x.run_id, x.scheduled_for,
+           x.started_at, x.finished_at, x.trigger, x.outcome, x.error, x.took, x.output_tail);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, runs_request& x) {
+  return f(caf::meta::type_name("almanac::runs_request"), x.job, x.limit);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_page& x) {
+  return f(caf::meta::type_name("almanac::run_page"), x.runs);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, schedule& x) {
+  return detail::inspect_encoded(
+    f, x, "almanac::schedule",
+    [](const schedule& s) { return detail::encode_body(job_updated{{}, s, {}, {}, {}}); },
+    [](const std::string& b) -> result<schedule> {
+      auto u = detail::decode_body<job_updated>(b);
+      if (!u)
+        return std::move(u).err();
+      if (!u->sched)
+        return fail(errc::invalid_input, "a schedule message without a schedule");
+      return std::move(*u->sched);
+    });
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, preview_request& x) {
+  return f(caf::meta::type_name("almanac::preview_request"), x.sched, x.from, x.count);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, preview_result& x) {
+  return f(caf::meta::type_name("almanac::preview_result"), x.fires);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, health_request&) {
+  return f(caf::meta::type_name("almanac::health_request"));
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, stuck_run& x) {
+  return f(caf::meta::type_name("almanac::stuck_run"), x.job, x.job_name, x.run_id, x.started_at,
+           x.age, x.stuck);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, health_report& x) {
+  return f(caf::meta::type_name("almanac::health_report"), x.active, x.paused, x.failed,
+           x.completed, x.erroring, x.runs_in_flight, x.recently_failed, x.fleet_alert,
+           x.quarantined, x.started_at, x.now);
+}
+
+} // namespace almanac

@@ -1,0 +1,91 @@
+// Almanac embedded in a C++ application: start a scheduler inside an existing caf::actor_system,
+// talk to it through the admin actor, register the handlers its jobs run, stop it cleanly.
+//
+//   caf::actor_system_config cfg;
+//   almanac::add_message_types(cfg);            // before the actor system exists
+//   caf::actor_system sys{cfg};
+//   auto s = almanac::scheduler::start(sys, {.data_dir = "/var/lib/myapp/almanac"});
+//   (*s)->register_handler("send-report", [](const almanac::run_context& run) { ... });
+//   caf::scoped_actor self{sys};
+//   self->request((*s)->admin(), caf::infinite, almanac::create_request{...}).receive(...);
+//   (*s)->stop(std::chrono::seconds{30});
+#pragma once
+
+#include "actors/executor.hpp"
+#include "actors/recovery.hpp"
+#include "actors/runtime_context.hpp"
+#include "actors/type_ids.hpp"
+#include "store/open_options.hpp"
+
+#include <almanac/admin_actor.hpp>
+#include <almanac/clock.hpp>
+#include <almanac/result.hpp>
+
+#include <caf/fwd.hpp>
+
+#include <filesystem>
+#include <memory>
+
+namespace almanac {
+
+namespace store {
+class event_log;
+}
+
+struct scheduler_options {
+  // The data directory (created, mode 0700, when missing). Required.
+  std::filesystem::path data_dir;
+  // Default: every append fsync'd before it is acknowledged.
+  store::durability durability = store::durability::sync;
+  // Default (null): the system clock. Tests pass a manual_clock.
+  const clock* clk = nullptr;
+  executor_options executor;
+  runtime_settings settings;
+  // Where operator-relevant log lines go (start, recovery, run failed, job failed, revived).
+  log_sink logger;
+  // Keep the audit trail and run history projections. Default: on.
+  bool projections = true;
+};
+
+class scheduler {
+public:
+  // Opens the log, recovers every job, spawns the actors and arms the timers. Errors:
+  // storage_error (the directory is in use by another process, unreadable), unknown_event /
+  // newer_format / corrupt_event naming job and sequence (unless settings.quarantine_undecodable).
+  static result<std::unique_ptr<scheduler>> start(caf::actor_system& sys, scheduler_options opts);
+
+  // Stops with no grace period if stop() was not called.
+  ~scheduler();
+
+  scheduler(const scheduler&) = delete;
+  scheduler& operator=(const scheduler&) = delete;
+
+  // The admin actor: works in-process, and from other nodes once published with the middleman.
+  admin_actor admin() const;
+
+  // Registers a C++ handler for jobs whose target is handler_target{name}. Thread-safe; may be
+  // called before or after jobs exist (a run with no handler fails with a message naming it).
+  void register_handler(std::string name, handler fn);
+
+  // The executor, to install exec or http runners (the daemon does).
+  executor& runs();
+
+  // The event log, for read-only use (tools, health checks).
+  store::event_log& log();
+
+  // What start-up recovered.
+  const recovered_jobs& recovery() const noexcept;
+
+  // Stops starting runs, waits up to `grace` for runs in progress and their outcomes to be
+  // recorded, stops the actors and closes the log. Returns the runs still in flight at the end
+  // (recorded RunAbandoned at the next start). Idempotent.
+  std::size_t stop(duration grace);
+
+  struct impl;
+
+private:
+  explicit scheduler(std::unique_ptr<impl> p);
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace almanac
