@@ -32,6 +32,7 @@ struct job_actor_state {
   std::vector<event> appending;
   std::uint64_t token = 0;
   std::uint64_t snapshot_seq = 0;
+  std::chrono::steady_clock::time_point append_started;
 };
 
 using pointer = job_actor::stateful_pointer<job_actor_state>;
@@ -66,10 +67,23 @@ void start_runs(pointer self, const std::vector<event>& events) {
   }
 }
 
-void log_effects(const job_state& before, const job_state& after, const std::vector<event>& events,
-                 const runtime_context& ctx) {
+void record_effects(const job_state& after, const std::vector<event>& events,
+                    const runtime_context& ctx) {
   auto label = "job '" + after.name + "' (" + to_string(after.id) + ")";
+  auto& m = *ctx.metrics;
   for (const auto& e : events) {
+    if (auto* s = std::get_if<run_started>(&e.body); s && s->trigger != run_trigger::manual)
+      m.run_lateness.observe(std::max(duration::zero(), e.env.recorded_at - s->scheduled_for));
+    else if (auto* ok = std::get_if<run_succeeded>(&e.body)) {
+      ++m.runs_succeeded;
+      m.run_duration.observe(ok->took);
+    } else if (auto* bad = std::get_if<run_failed>(&e.body)) {
+      ++m.runs_failed;
+      m.run_duration.observe(bad->took);
+    } else if (std::holds_alternative<run_abandoned>(e.body))
+      ++m.runs_abandoned;
+    else if (std::holds_alternative<run_skipped>(e.body))
+      ++m.runs_skipped;
     if (auto* f = std::get_if<run_failed>(&e.body))
       ctx.say(log_level::warning, label + ": run " + std::to_string(f->run_id) + " failed: " +
                                     f->error + " (consecutive errors " +
@@ -82,7 +96,6 @@ void log_effects(const job_state& before, const job_state& after, const std::vec
       ctx.say(log_level::info, label + ": revived by " + e.env.actor + ", cleared " +
                                  std::to_string(r->cleared_errors) + " errors");
   }
-  (void) before;
 }
 
 void process(pointer self);
@@ -95,7 +108,11 @@ void finish_append(pointer self, const append_done& done) {
   st.current.reset();
   auto events = std::move(st.appending);
   st.appending.clear();
+  auto& m = *st.ctx->metrics;
+  m.append_latency.observe(std::chrono::duration_cast<duration>(
+    std::chrono::steady_clock::now() - st.append_started));
   if (!done.st.ok()) {
+    ++m.log_append_errors;
     // Nothing was applied: the state is exactly as before the command, and the caller learns why.
     auto err = store::to_error(done.st);
     st.ctx->say(log_level::error, "job " + to_string(st.job.id) + ": append failed: " +
@@ -104,10 +121,11 @@ void finish_append(pointer self, const append_done& done) {
     process(self);
     return;
   }
-  auto before = st.job;
+  ++m.log_appends;
+  m.log_events += events.size();
   for (const auto& e : events)
     st.job = evolve(std::move(st.job), e);
-  log_effects(before, st.job, events, *st.ctx);
+  record_effects(st.job, events, *st.ctx);
   if (auto s = snapshot_if_due(st); !s.ok())
     st.ctx->say(log_level::warning, "job " + to_string(st.job.id) +
                                       ": snapshot not saved: " + s.message());
@@ -138,6 +156,7 @@ void process(pointer self) {
     st.current = std::move(p);
     st.appending = std::move(*decided);
     auto token = ++st.token;
+    st.append_started = std::chrono::steady_clock::now();
     auto handle = caf::actor_cast<job_actor>(self);
     st.ctx->log->append_async(st.job.id, st.job.seq, st.appending,
                               [handle, token](store::status s, std::uint64_t first) {

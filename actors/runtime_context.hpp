@@ -3,12 +3,14 @@
 #pragma once
 
 #include "actors/executor.hpp"
+#include "actors/metrics.hpp"
 #include "store/event_log.hpp"
 
 #include <almanac/clock.hpp>
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 namespace almanac {
@@ -40,6 +42,8 @@ struct runtime_context {
   const clock* clk = nullptr;
   runtime_settings settings;
   log_sink logger;
+  // Shared with whoever renders them (the daemon's /metrics); mutable through a const context.
+  std::shared_ptr<runtime_metrics> metrics = std::make_shared<runtime_metrics>();
 
   void say(log_level level, const std::string& line) const {
     if (logger)

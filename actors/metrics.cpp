@@ -1,0 +1,53 @@
+#include "actors/metrics.hpp"
+
+#include <sstream>
+
+namespace almanac {
+
+namespace {
+
+void render(std::ostringstream& out, const char* name, const char* help, const histogram& h) {
+  out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << " histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < histogram::bounds.size(); ++i) {
+    cumulative += h.bucket(i);
+    out << name << "_bucket{le=\"" << histogram::bounds[i] << "\"} " << cumulative << '\n';
+  }
+  cumulative += h.bucket(histogram::bounds.size());
+  out << name << "_bucket{le=\"+Inf\"} " << cumulative << '\n';
+  out << name << "_sum " << h.sum_seconds() << '\n' << name << "_count " << cumulative << '\n';
+}
+
+} // namespace
+
+std::string render_prometheus(const runtime_metrics& m, std::uint64_t active, std::uint64_t paused,
+                              std::uint64_t failed, std::uint64_t completed) {
+  std::ostringstream out;
+  out << "# HELP almanac_jobs Jobs by status.\n# TYPE almanac_jobs gauge\n"
+      << "almanac_jobs{status=\"active\"} " << active << '\n'
+      << "almanac_jobs{status=\"paused\"} " << paused << '\n'
+      << "almanac_jobs{status=\"failed\"} " << failed << '\n'
+      << "almanac_jobs{status=\"completed\"} " << completed << '\n';
+  out << "# HELP almanac_runs_total Finished runs by outcome.\n# TYPE almanac_runs_total counter\n"
+      << "almanac_runs_total{outcome=\"succeeded\"} " << m.runs_succeeded.load() << '\n'
+      << "almanac_runs_total{outcome=\"failed\"} " << m.runs_failed.load() << '\n'
+      << "almanac_runs_total{outcome=\"abandoned\"} " << m.runs_abandoned.load() << '\n'
+      << "almanac_runs_total{outcome=\"skipped\"} " << m.runs_skipped.load() << '\n';
+  render(out, "almanac_run_duration_seconds", "Run wall time.", m.run_duration);
+  render(out, "almanac_run_lateness_seconds", "Run start minus its scheduled instant.",
+         m.run_lateness);
+  out << "# HELP almanac_log_appends_total Appends made durable.\n"
+      << "# TYPE almanac_log_appends_total counter\n"
+      << "almanac_log_appends_total " << m.log_appends.load() << '\n'
+      << "# HELP almanac_log_events_total Events made durable.\n"
+      << "# TYPE almanac_log_events_total counter\n"
+      << "almanac_log_events_total " << m.log_events.load() << '\n'
+      << "# HELP almanac_log_append_errors_total Appends refused or failed.\n"
+      << "# TYPE almanac_log_append_errors_total counter\n"
+      << "almanac_log_append_errors_total " << m.log_append_errors.load() << '\n';
+  render(out, "almanac_log_append_seconds", "Append until durable (group commit and fsync).",
+         m.append_latency);
+  return std::move(out).str();
+}
+
+} // namespace almanac
