@@ -70,6 +70,8 @@ store::event_log& scheduler::log() { return *impl_->log; }
 
 const recovered_jobs& scheduler::recovery() const noexcept { return impl_->recovered; }
 
+const runtime_metrics& scheduler::metrics() const noexcept { return *impl_->ctx->metrics; }
+
 std::size_t scheduler::stop(duration grace) {
   auto& p = *impl_;
   if (p.stopped)

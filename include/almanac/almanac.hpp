@@ -73,6 +73,9 @@ public:
   // The event log, for read-only use (tools, health checks).
   store::event_log& log();
 
+  // Counters and histograms for operators (render with render_prometheus).
+  const runtime_metrics& metrics() const noexcept;
+
   // What start-up recovered.
   const recovered_jobs& recovery() const noexcept;
 
