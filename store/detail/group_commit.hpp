@@ -71,7 +71,8 @@ private:
   std::size_t queued_events_ = 0;
   bool stopping_ = false;
 
-  // Writer thread only.
+  // Writer thread only. One entry per stream appended to since open (about 50 bytes each: 50 MB
+  // for a million active jobs), never evicted: a conflict check must not cost a read.
   std::uint64_t highest_position_;
   std::unordered_map<job_id, std::uint64_t> highest_seq_;
 
