@@ -132,14 +132,8 @@ void finish_append(pointer self, const append_done& done) {
   self->send(st.parent, describe_change(st.job));
   start_runs(self, events);
   answer(p.promise, st.job);
-  if (st.job.deleted) {
-    for (auto& q : st.queue)
-      answer(q.promise, to_caf_error(errc::not_found, "job " + to_string(st.job.id) +
-                                                        " was deleted"));
-    st.queue.clear();
-    self->quit();
-    return;
-  }
+  // A deleted job's actor stays until the supervisor, having dropped it from the registry, ends
+  // it: commands already on their way get not_found from decide, not a vanished actor.
   process(self);
 }
 
@@ -213,9 +207,10 @@ job_changed describe_change(const job_state& s) {
 
 job_actor spawn_job_actor(supervisor_actor::pointer parent, job_state initial,
                           std::shared_ptr<const runtime_context> ctx) {
-  // Linked, so job actors end with the supervisor; monitored, so the supervisor respawns one
-  // that dies on its own.
-  return parent->spawn<caf::linked + caf::monitored>(job_behavior, std::move(initial), std::move(ctx),
+  // Monitored, so the supervisor respawns one that dies on its own. Not linked: a job actor
+  // killed with exit_reason::kill would take a linked supervisor with it (kill cannot be
+  // trapped); the supervisor ends its job actors itself when it stops.
+  return parent->spawn<caf::monitored>(job_behavior, std::move(initial), std::move(ctx),
                                        caf::actor_cast<supervisor_actor>(parent));
 }
 

@@ -70,6 +70,16 @@ store::event_log& scheduler::log() { return *impl_->log; }
 
 const recovered_jobs& scheduler::recovery() const noexcept { return impl_->recovered; }
 
+void scheduler::check_timers() { caf::anon_send(impl_->supervisor, tick{0}); }
+
+caf::actor scheduler::job_actor_of(job_id id) {
+  caf::actor result;
+  caf::scoped_actor self{impl_->sys};
+  self->request(impl_->supervisor, std::chrono::seconds{10}, get_atom::value, id)
+    .receive([&](caf::actor a) { result = std::move(a); }, [](caf::error&) {});
+  return result;
+}
+
 const runtime_metrics& scheduler::metrics() const noexcept { return *impl_->ctx->metrics; }
 
 std::size_t scheduler::stop(duration grace) {

@@ -235,6 +235,7 @@ void track(pointer self, const job_changed& c) {
     });
     st.names.erase(lower(e.name));
     st.by_addr.erase(e.actor.address());
+    self->send_exit(e.actor, caf::exit_reason::user_shutdown);
     st.timers.set(c.id, std::nullopt);
     st.deadlines.set(c.id, std::nullopt);
     st.jobs.erase(i);
@@ -376,10 +377,11 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
                                  format_duration(recovered.took));
   rearm(self);
 
-  // Job actors are linked: their exits arrive here too, and are handled by the down handler.
+  // A shutdown ends the job actors with the supervisor, so none outlives it (and the log).
   self->set_exit_handler([=](caf::exit_msg& em) {
-    if (!self->state.by_addr.count(em.source))
-      self->quit(em.reason);
+    for (auto& [id, e] : self->state.jobs)
+      self->send_exit(e.actor, em.reason);
+    self->quit(em.reason);
   });
   self->set_down_handler([=](caf::down_msg& dm) {
     auto& st = self->state;
@@ -618,6 +620,12 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
       if (t.epoch != 0)
         st.armed_for.reset();
       on_tick(self);
+    },
+    [=](get_atom, job_id id) -> caf::actor {
+      auto i = self->state.jobs.find(id);
+      if (i == self->state.jobs.end())
+        return caf::actor{};
+      return caf::actor_cast<caf::actor>(i->second.actor);
     },
     [=](stop_atom) -> std::uint64_t {
       auto& st = self->state;

@@ -16,14 +16,17 @@
 
 namespace almanac {
 
-using supervisor_actor = admin_actor::extend<caf::reacts_to<job_changed>, caf::reacts_to<tick>,
-                                             caf::replies_to<stop_atom>::with<std::uint64_t>>;
+using supervisor_actor =
+  admin_actor::extend<caf::reacts_to<job_changed>, caf::reacts_to<tick>,
+                      caf::replies_to<stop_atom>::with<std::uint64_t>,
+                      caf::replies_to<get_atom, job_id>::with<caf::actor>>;
 
 // Spawns the supervisor with the jobs recover_jobs() rebuilt: it spawns their actors, records
 // runs cut off by the last stop as RunAbandoned, and arms every timer (overdue jobs spread over
 // settings.recovery_stagger, each then following its misfire policy). `projector` is told after
 // appends and asked to catch up before audit and runs queries (invalid: read projections as they
 // are). stop_atom: stop starting runs; replies with the number of runs still in flight.
+// (get_atom, job_id): the job's actor (invalid when there is none), for diagnostics and tests.
 supervisor_actor spawn_supervisor(caf::actor_system& sys, std::shared_ptr<const runtime_context> ctx,
                                   caf::actor projector, recovered_jobs recovered);
 

@@ -1,0 +1,303 @@
+// End to end through the admin actor, with a real RocksDB log in a temporary directory and a
+// manual clock: the behaviour list of the scheduler Almanac replaces, and the races it lost.
+#include "runtime_fixture.hpp"
+
+using namespace almanac;
+using namespace almanac::test;
+
+namespace {
+
+std::string id_of(const job_state& s) { return to_string(s.id); }
+
+template <class T>
+const T* find_event(const std::vector<event>& log) {
+  for (auto i = log.rbegin(); i != log.rend(); ++i)
+    if (auto* e = std::get_if<T>(&i->body))
+      return e;
+  return nullptr;
+}
+
+bool has_action(const std::vector<audit_entry>& trail, std::string_view action) {
+  for (const auto& a : trail)
+    if (a.action == action)
+      return true;
+  return false;
+}
+
+} // namespace
+
+TEST_CASE("create through the admin actor gives active every at and cron jobs", "[actors]") {
+  runtime_fixture f;
+  auto every = f.create("every", every_schedule{90s, {}, every_anchor::grid});
+  REQUIRE(every.ok());
+  CHECK(every->status == job_status::active);
+  CHECK(every->next_run_at == f.clk.now() + 90s);
+  auto one = f.create("once", at_schedule{f.clk.now() + 1h});
+  REQUIRE(one.ok());
+  CHECK(one->next_run_at == f.clk.now() + 1h);
+  auto cron = make_cron("30 2 * * *", "America/New_York");
+  REQUIRE(cron.ok());
+  auto c = f.create("nightly", *cron);
+  REQUIRE(c.ok());
+  CHECK(c->next_run_at == at("2026-03-03T07:30:00Z"));
+  // The name finds the job case-insensitively, like its id.
+  CHECK(f.get("NIGHTLY").id == c->id);
+  auto listed = f.ask<job_list>(list_request{"active", "", 100});
+  REQUIRE(listed.ok());
+  CHECK(listed->jobs.size() == 3);
+  CHECK(has_action(f.audit(id_of(*c)), "create"));
+}
+
+TEST_CASE("bad requests get distinct almanac errors and change nothing", "[actors]") {
+  runtime_fixture f;
+  REQUIRE(f.create("taken", every_schedule{1min, {}, {}}).ok());
+  CHECK(f.create("TAKEN", every_schedule{1min, {}, {}}).code() == errc::name_taken);
+  CHECK(f.create("zero", every_schedule{0s, {}, {}}).code() == errc::invalid_schedule);
+  CHECK(f.create("", every_schedule{1min, {}, {}}).code() == errc::invalid_input);
+  CHECK(f.ask<job_state>(pause_request{"nope", "user:alice", ""}).code() == errc::not_found);
+  CHECK(f.ask<job_state>(get_request{"00000000000000ff"}).code() == errc::not_found);
+  CHECK(f.ask<job_list>(list_request{"sleeping", "", 10}).code() == errc::invalid_input);
+  std::uint64_t position = 0;
+  REQUIRE(f.sched->log().highest_position(position).ok());
+  CHECK(position == 1);
+}
+
+TEST_CASE("a job that fails ten times is failed and force resume revives it", "[actors]") {
+  runtime_fixture f;
+  f.fail_runs = true;
+  auto job = f.create("flaky", every_schedule{1min, {}, {}});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  for (int i = 1; i <= 10; ++i) {
+    auto s = f.fire(id);
+    CHECK(s.consecutive_errors == static_cast<std::uint32_t>(i));
+  }
+  auto failed = f.get(id);
+  CHECK(failed.status == job_status::failed);
+  CHECK_FALSE(failed.next_run_at);
+
+  auto plain = f.ask<job_state>(resume_request{id, false, "user:alice", ""});
+  CHECK(plain.code() == errc::failed_needs_force);
+  CHECK_THAT(plain.err().message, Catch::Contains("force"));
+  CHECK(f.ask<job_state>(run_now_request{id, "user:alice", ""}).code() == errc::refused_status);
+
+  auto revived = f.ask<job_state>(resume_request{id, true, "user:alice", "disk replaced"});
+  REQUIRE(revived.ok());
+  CHECK(revived->status == job_status::active);
+  CHECK(revived->consecutive_errors == 0);
+  auto* e = find_event<job_revived>(f.log_of(job->id));
+  REQUIRE(e != nullptr);
+  CHECK(e->cleared_errors == 10);
+  REQUIRE(e->next_run_at);
+  CHECK(e->next_run_at == revived->next_run_at);
+  auto trail = f.audit(id);
+  REQUIRE_FALSE(trail.empty());
+  CHECK(trail.front().action == "resume:force");
+  CHECK(trail.front().from_status == "failed");
+  CHECK(trail.front().to_status == "active");
+  CHECK(trail.front().note == "disk replaced");
+  CHECK(trail.front().actor == "user:alice");
+  CHECK(has_action(trail, "failed"));
+  CHECK(has_action(trail, "backoff"));
+}
+
+TEST_CASE("plain resume and forced resume of a paused job are told apart in the audit", "[actors]") {
+  runtime_fixture f;
+  auto job = f.create("paused", every_schedule{1min, {}, {}});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  REQUIRE(f.ask<job_state>(pause_request{id, "user:bob", "hold"}).ok());
+  REQUIRE(f.ask<job_state>(resume_request{id, false, "user:bob", ""}).ok());
+  REQUIRE(f.ask<job_state>(pause_request{id, "user:bob", ""}).ok());
+  REQUIRE(f.ask<job_state>(resume_request{id, true, "user:bob", ""}).ok());
+  auto trail = f.audit(id);
+  REQUIRE(trail.size() == 5);
+  CHECK(trail[0].action == "resume:force");
+  CHECK(trail[2].action == "resume");
+  CHECK(trail[3].action == "pause");
+  CHECK(trail[3].note == "hold");
+}
+
+TEST_CASE("an at job runs once and is completed then deleted when asked", "[actors]") {
+  runtime_fixture f;
+  job_policies p;
+  p.delete_after_run = true;
+  auto job = f.create("once", at_schedule{f.clk.now() + 5min}, p);
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  f.clk.advance(5min);
+  f.sched->check_timers();
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (f.ask<job_state>(get_request{id}).ok()) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(1ms);
+  }
+  CHECK(f.run_count() == 1);
+  auto log = f.log_of(job->id);
+  CHECK(find_event<job_completed>(log) != nullptr);
+  CHECK(find_event<job_deleted>(log) != nullptr);
+  CHECK(f.ask<job_state>(resume_request{id, true, "user:alice", ""}).code() == errc::not_found);
+}
+
+TEST_CASE("resume of a completed job is refused even with force", "[actors]") {
+  runtime_fixture f;
+  auto job = f.create("once", at_schedule{f.clk.now() + 1min});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  auto s = f.fire(id);
+  REQUIRE(s.status == job_status::completed);
+  auto r = f.ask<job_state>(resume_request{id, true, "user:alice", ""});
+  CHECK(r.code() == errc::refused_status);
+  CHECK(f.ask<job_state>(run_now_request{id, "user:alice", ""}).code() == errc::refused_status);
+}
+
+TEST_CASE("run now runs an active job and refuses a paused one", "[actors]") {
+  runtime_fixture f;
+  auto job = f.create("manual", every_schedule{1h, {}, {}});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  auto started = f.ask<job_state>(run_now_request{id, "user:alice", ""});
+  REQUIRE(started.ok());
+  f.until(id, [](const job_state& s) { return s.last_run.has_value(); });
+  CHECK(f.run_count() == 1);
+  REQUIRE(f.ask<job_state>(pause_request{id, "user:alice", ""}).ok());
+  auto refused = f.ask<job_state>(run_now_request{id, "user:alice", ""});
+  CHECK(refused.code() == errc::refused_status);
+  CHECK_THAT(refused.err().message, Catch::Contains("paused"));
+}
+
+TEST_CASE("a pause that arrives while a run is in flight is kept", "[actors]") {
+  runtime_fixture f;
+  std::mutex gate;
+  gate.lock();
+  f.sched->register_handler("slow", [&](const run_context&) { std::lock_guard wait{gate}; });
+  auto job = f.create("slow", every_schedule{1min, {}, {}}, {}, handler_target{"slow", ""});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  f.fire(id, false);
+  REQUIRE(f.ask<job_state>(pause_request{id, "user:alice", "stop it"}).ok());
+  gate.unlock();
+  auto s = f.until(id, [](const job_state& x) { return x.in_flight.empty(); });
+  CHECK(s.status == job_status::paused);
+  CHECK_FALSE(s.next_run_at);
+  CHECK(s.last_run->ok);
+}
+
+TEST_CASE("a handler that throws is a failed run and the scheduler goes on", "[actors]") {
+  runtime_fixture f;
+  f.sched->register_handler("boom", [](const run_context&) { throw std::logic_error("kaboom"); });
+  auto job = f.create("boom", every_schedule{1min, {}, {}}, {}, handler_target{"boom", ""});
+  REQUIRE(job.ok());
+  auto s = f.fire(id_of(*job));
+  CHECK(s.consecutive_errors == 1);
+  CHECK(s.last_error == "kaboom");
+  auto other = f.create("fine", every_schedule{1min, {}, {}});
+  REQUIRE(other.ok());
+  CHECK(f.fire(id_of(*other)).consecutive_errors == 0);
+}
+
+TEST_CASE("a run with no registered handler fails with a message naming it", "[actors]") {
+  runtime_fixture f;
+  auto job = f.create("ghost", every_schedule{1min, {}, {}}, {}, handler_target{"nobody", ""});
+  REQUIRE(job.ok());
+  auto s = f.fire(id_of(*job));
+  CHECK_THAT(s.last_error, Catch::Contains("nobody"));
+}
+
+TEST_CASE("jobs of one concurrency group never run at the same time", "[actors]") {
+  runtime_fixture f;
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  std::atomic<int> done{0};
+  f.sched->register_handler("tracked", [&](const run_context&) {
+    auto now = ++running;
+    int prev = most.load();
+    while (now > prev && !most.compare_exchange_weak(prev, now)) {
+    }
+    std::this_thread::sleep_for(20ms);
+    --running;
+    ++done;
+  });
+  job_policies p;
+  p.group = "billing";
+  std::vector<std::string> ids;
+  for (int i = 0; i < 4; ++i) {
+    auto job = f.create("g" + std::to_string(i), every_schedule{1min, {}, {}}, p,
+                        handler_target{"tracked", ""});
+    REQUIRE(job.ok());
+    ids.push_back(id_of(*job));
+  }
+  f.clk.advance(1min);
+  f.sched->check_timers();
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (done < 4) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(1ms);
+  }
+  CHECK(most == 1);
+}
+
+TEST_CASE("a job actor killed on purpose is respawned with its state", "[actors]") {
+  runtime_fixture f;
+  auto job = f.create("phoenix", every_schedule{1min, {}, {}});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  REQUIRE(f.ask<job_state>(pause_request{id, "user:alice", ""}).ok());
+  auto before = f.get(id);
+  auto actor = f.sched->job_actor_of(job->id);
+  REQUIRE(actor);
+  caf::anon_send_exit(actor, caf::exit_reason::kill);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (f.sched->job_actor_of(job->id) == actor) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(1ms);
+  }
+  auto after = f.get(id);
+  CHECK(after.seq == before.seq);
+  CHECK(after.status == job_status::paused);
+  REQUIRE(f.ask<job_state>(resume_request{id, false, "user:alice", ""}).ok());
+}
+
+TEST_CASE("health counts jobs by status and reports erroring ones", "[actors]") {
+  runtime_fixture f;
+  f.fail_runs = true;
+  auto a = f.create("a", every_schedule{1min, {}, {}});
+  auto b = f.create("b", every_schedule{1min, {}, {}});
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  REQUIRE(f.ask<job_state>(pause_request{id_of(*b), "user:alice", ""}).ok());
+  f.fire(id_of(*a));
+  auto h = f.ask<health_report>(health_request{});
+  REQUIRE(h.ok());
+  CHECK(h->active == 1);
+  CHECK(h->paused == 1);
+  CHECK(h->erroring == 1);
+  CHECK_FALSE(h->fleet_alert);
+}
+
+TEST_CASE("preview lists the next fires of a schedule", "[actors]") {
+  runtime_fixture f;
+  auto cron = make_cron("30 2 * * *", "America/New_York");
+  REQUIRE(cron.ok());
+  auto r = f.ask<preview_result>(preview_request{*cron, at("2026-03-07T12:00:00Z"), 3});
+  REQUIRE(r.ok());
+  CHECK(r->fires == std::vector<instant>{at("2026-03-08T07:30:00Z"), at("2026-03-09T06:30:00Z"),
+                                         at("2026-03-10T06:30:00Z")});
+}
+
+TEST_CASE("run history records each run with its outcome", "[actors]") {
+  runtime_fixture f;
+  auto job = f.create("history", every_schedule{1min, {}, {}});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  f.fire(id);
+  f.fail_runs = true;
+  f.fire(id);
+  auto page = f.ask<run_page>(runs_request{id, 10});
+  REQUIRE(page.ok());
+  REQUIRE(page->runs.size() == 2);
+  CHECK(page->runs[0].outcome == "failed");
+  CHECK(page->runs[0].error == "exit 1");
+  CHECK(page->runs[1].outcome == "succeeded");
+  CHECK(page->runs[1].trigger == "timer");
+}
