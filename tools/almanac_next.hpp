@@ -3,6 +3,8 @@
 // --batch, checks many expressions at once (the cron vectors run through it in CTest).
 #pragma once
 
+#include "tools/error_table.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <iosfwd>
@@ -30,10 +32,10 @@ struct next_options {
 
 inline constexpr int max_count = 10000;
 
-// Exit codes of `almanac next`: 0 done, 1 some --batch lines failed, 2 bad input.
-inline constexpr int exit_ok = 0;
-inline constexpr int exit_line_failed = 1;
-inline constexpr int exit_bad_input = 2;
+// Exit codes of `almanac next` (from the one table, error_table.hpp): 0 done, 1 some --batch
+// lines failed, 2 bad input.
+inline constexpr int exit_line_failed = exit_refused;
+inline constexpr int exit_bad_input = exit_usage;
 
 // Runs `almanac next`: prints one UTC instant per line to `out`, or in batch mode one line per
 // input line (comma-separated instants, or `error: <reason>`; empty lines and lines starting

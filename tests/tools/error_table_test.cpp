@@ -1,0 +1,37 @@
+#include "tools/error_table.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace almanac;
+using namespace almanac::tools;
+
+TEST_CASE("every errc has an HTTP status and an exit code from the one table", "[tools]") {
+  struct row {
+    errc code;
+    int http;
+    int exit;
+  };
+  auto r = GENERATE(row{errc::none, 200, exit_ok}, row{errc::invalid_schedule, 400, exit_usage},
+                    row{errc::unknown_zone, 400, exit_usage},
+                    row{errc::invalid_input, 400, exit_usage},
+                    row{errc::not_found, 404, exit_refused},
+                    row{errc::name_taken, 409, exit_refused},
+                    row{errc::failed_needs_force, 409, exit_refused},
+                    row{errc::refused_status, 409, exit_refused},
+                    row{errc::conflict, 409, exit_refused},
+                    row{errc::storage_error, 503, exit_refused},
+                    row{errc::unknown_event, 500, exit_refused},
+                    row{errc::corrupt_event, 500, exit_refused},
+                    row{errc::newer_format, 500, exit_refused},
+                    row{errc::unavailable, 503, exit_unreachable});
+  CAPTURE(to_string(r.code));
+  CHECK(http_status(r.code) == r.http);
+  CHECK(exit_code(r.code) == r.exit);
+}
+
+TEST_CASE("the CLI exit codes are refusal 1 usage 2 unreachable 3", "[tools]") {
+  CHECK(exit_ok == 0);
+  CHECK(exit_refused == 1);
+  CHECK(exit_usage == 2);
+  CHECK(exit_unreachable == 3);
+}

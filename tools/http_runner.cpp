@@ -1,0 +1,111 @@
+#include "tools/exec_runner.hpp"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+namespace almanac::tools {
+
+namespace {
+
+struct split_url {
+  std::string origin; // scheme://host[:port]
+  std::string path;   // /path?query, at least "/"
+};
+
+std::optional<split_url> split(const std::string& url) {
+  auto scheme_end = url.find("://");
+  if (scheme_end == std::string::npos)
+    return std::nullopt;
+  auto scheme = url.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https")
+    return std::nullopt;
+  auto path_start = url.find('/', scheme_end + 3);
+  split_url out;
+  out.origin = url.substr(0, path_start);
+  out.path = path_start == std::string::npos ? "/" : url.substr(path_start);
+  if (out.origin.size() == scheme_end + 3)
+    return std::nullopt;
+  return out;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+} // namespace
+
+run_outcome run_http(const run_context& ctx, const http_options& opts) {
+  auto* t = std::get_if<http_target>(&ctx.what);
+  if (!t)
+    return {false, "the http runner got a target that is not http", {}};
+  auto parts = split(t->url);
+  if (!parts)
+    return {false, "invalid URL '" + t->url + "': expected http://host[:port]/path or https://...", {}};
+  httplib::Client cli{parts->origin};
+  cli.set_connection_timeout(std::chrono::duration_cast<std::chrono::microseconds>(opts.connect_timeout));
+  cli.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(opts.read_timeout));
+  cli.set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(opts.write_timeout));
+  httplib::Headers headers;
+  std::string content_type = "application/octet-stream";
+  for (const auto& [k, v] : t->headers) {
+    if (lower(k) == "content-type")
+      content_type = v;
+    else
+      headers.emplace(k, v);
+  }
+  // httplib has no per-request cancel: a watcher closes the socket when the run is cancelled.
+  std::mutex mtx;
+  std::condition_variable cv;
+  bool done = false;
+  std::atomic<bool> stopped{false};
+  std::thread watcher{[&] {
+    std::unique_lock lock{mtx};
+    while (!done) {
+      if (ctx.cancelled()) {
+        stopped = true;
+        cli.stop();
+        return;
+      }
+      cv.wait_for(lock, std::chrono::milliseconds{50});
+    }
+  }};
+  auto send = [&] {
+    const auto& m = t->method;
+    if (m == "GET")
+      return cli.Get(parts->path, headers);
+    if (m == "HEAD")
+      return cli.Head(parts->path, headers);
+    if (m == "DELETE")
+      return cli.Delete(parts->path, headers, t->body, content_type);
+    if (m == "PUT")
+      return cli.Put(parts->path, headers, t->body, content_type);
+    if (m == "PATCH")
+      return cli.Patch(parts->path, headers, t->body, content_type);
+    return cli.Post(parts->path, headers, t->body, content_type);
+  };
+  auto res = send();
+  {
+    std::lock_guard guard{mtx};
+    done = true;
+  }
+  cv.notify_all();
+  watcher.join();
+  if (stopped)
+    return {false, "cancelled", {}};
+  if (!res)
+    return {false, "request failed: " + httplib::to_string(res.error()), {}};
+  bool ok = res->status >= 200 && res->status < 300;
+  return {ok, ok ? std::string{} : "HTTP " + std::to_string(res->status), output_tail(res->body)};
+}
+
+runner make_http_runner(http_options opts) {
+  return [opts](const run_context& ctx) { return run_http(ctx, opts); };
+}
+
+} // namespace almanac::tools
