@@ -64,6 +64,28 @@ void scheduler::register_handler(std::string name, handler fn) {
   impl_->exec->register_handler(std::move(name), std::move(fn));
 }
 
+void scheduler::register_actor_handler(std::string name, caf::actor target) {
+  auto& sys = impl_->sys;
+  impl_->exec->register_handler(std::move(name), [&sys, target](const run_context& run) {
+    auto* h = std::get_if<handler_target>(&run.what);
+    run_reply reply{false, "no reply from the handler actor", {}};
+    {
+      // Scoped to this run: a scoped_actor that outlives its scope keeps the system alive.
+      caf::scoped_actor self{sys};
+      self
+        ->request(target, caf::infinite,
+                  run_message{run.key.job, run.key.scheduled_for, run.key.run_id,
+                              h ? h->payload : std::string{}})
+        .receive([&](run_reply& r) { reply = std::move(r); },
+                 [&](caf::error& err) {
+                   reply = run_reply{false, "handler actor: " + from_caf_error(err).message, {}};
+                 });
+    }
+    if (!reply.ok)
+      throw std::runtime_error(reply.error);
+  });
+}
+
 executor& scheduler::runs() { return *impl_->exec; }
 
 store::event_log& scheduler::log() { return *impl_->log; }

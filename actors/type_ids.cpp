@@ -37,7 +37,9 @@ void add_message_types(caf::actor_system_config& cfg) {
     .add_message_type<health_request>("almanac::health_request")
     .add_message_type<stuck_run>("almanac::stuck_run")
     .add_message_type<std::vector<stuck_run>>("std::vector<almanac::stuck_run>")
-    .add_message_type<health_report>("almanac::health_report");
+    .add_message_type<health_report>("almanac::health_report")
+    .add_message_type<run_message>("almanac::run_message")
+    .add_message_type<run_reply>("almanac::run_reply");
   cfg.add_error_category(errc_category,
                          [](std::uint8_t code, caf::atom_value, const caf::message& ctx) {
                            std::string out{"almanac::"};

@@ -151,6 +151,22 @@ struct health_report {
   instant now{};
 };
 
+// What an actor registered as a handler (scheduler::register_actor_handler) receives for each run
+// of a job whose target names it, and answers. The run key (job, scheduled_for, run_id) lets the
+// actor be idempotent under at-least-once delivery.
+struct run_message {
+  job_id job;
+  instant scheduled_for{};
+  std::uint64_t run_id = 0;
+  std::string payload;
+};
+
+struct run_reply {
+  bool ok = true;
+  std::string error;
+  std::string output;
+};
+
 // -- inspection -------------------------------------------------------------------------------
 
 namespace detail {
@@ -314,6 +330,15 @@ typename Inspector::result_type inspect(Inspector& f, preview_request& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, preview_result& x) {
   return f(caf::meta::type_name("almanac::preview_result"), x.fires);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_message& x) {
+  return f(caf::meta::type_name("almanac::run_message"), x.job, x.scheduled_for, x.run_id,
+           x.payload);
+}
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, run_reply& x) {
+  return f(caf::meta::type_name("almanac::run_reply"), x.ok, x.error, x.output);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, health_request&) {

@@ -67,11 +67,23 @@ public:
   // called before or after jobs exist (a run with no handler fails with a message naming it).
   void register_handler(std::string name, handler fn);
 
+  // Registers an actor as the handler `name`: each run sends it a run_message and waits (on an
+  // executor thread, never an actor's) for its run_reply; an error reply, or the actor being
+  // gone, is a failed run. The actor may live on another node.
+  void register_actor_handler(std::string name, caf::actor target);
+
   // The executor, to install exec or http runners (the daemon does).
   executor& runs();
 
   // The event log, for read-only use (tools, health checks).
   store::event_log& log();
+
+  // Makes the supervisor look at its timers now. With the system clock its own wake-up does
+  // this; with a manual clock, call it after moving the clock.
+  void check_timers();
+
+  // The actor of a live job (invalid when there is none): diagnostics and tests.
+  caf::actor job_actor_of(job_id id);
 
   // Counters and histograms for operators (render with render_prometheus).
   const runtime_metrics& metrics() const noexcept;

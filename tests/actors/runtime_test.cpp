@@ -85,7 +85,8 @@ TEST_CASE("a job that fails ten times is failed and force resume revives it", "[
   REQUIRE(revived.ok());
   CHECK(revived->status == job_status::active);
   CHECK(revived->consecutive_errors == 0);
-  auto* e = find_event<job_revived>(f.log_of(job->id));
+  auto log = f.log_of(job->id);
+  auto* e = find_event<job_revived>(log);
   REQUIRE(e != nullptr);
   CHECK(e->cleared_errors == 10);
   REQUIRE(e->next_run_at);
@@ -300,4 +301,31 @@ TEST_CASE("run history records each run with its outcome", "[actors]") {
   CHECK(page->runs[0].error == "exit 1");
   CHECK(page->runs[1].outcome == "succeeded");
   CHECK(page->runs[1].trigger == "timer");
+}
+
+TEST_CASE("an actor registered as a handler answers each run with its run key", "[actors]") {
+  runtime_fixture f;
+  auto seen = std::make_shared<std::atomic<std::uint64_t>>(0);
+  auto handler = f.sys.spawn([seen](caf::event_based_actor*) -> caf::behavior {
+    return {
+      [seen](run_message& m) -> run_reply {
+        *seen = m.run_id;
+        if (m.payload == "fail")
+          return run_reply{false, "refused by the actor", {}};
+        return run_reply{true, {}, "done"};
+      },
+    };
+  });
+  f.sched->register_actor_handler("actor-handler", handler);
+  auto ok = f.create("by-actor", every_schedule{1min, {}, {}}, {},
+                     handler_target{"actor-handler", "ok"});
+  auto bad = f.create("by-actor-fails", every_schedule{1min, {}, {}}, {},
+                      handler_target{"actor-handler", "fail"});
+  REQUIRE(ok.ok());
+  REQUIRE(bad.ok());
+  CHECK(f.fire(id_of(*ok)).last_run->ok);
+  CHECK(*seen == 1);
+  auto failed = f.fire(id_of(*bad));
+  CHECK(failed.last_error == "refused by the actor");
+  caf::anon_send_exit(handler, caf::exit_reason::user_shutdown);
 }
