@@ -329,3 +329,89 @@ TEST_CASE("an actor registered as a handler answers each run with its run key", 
   CHECK(failed.last_error == "refused by the actor");
   caf::anon_send_exit(handler, caf::exit_reason::user_shutdown);
 }
+
+TEST_CASE("the global limit caps how many runs are in flight at once", "[actors]") {
+  runtime_fixture f;
+  f.sched->stop(0s);
+  f.sched.reset();
+  runtime_settings settings;
+  settings.max_concurrent_runs = 2;
+  f.start(settings);
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  std::atomic<int> done{0};
+  f.sched->register_handler("tracked", [&](const run_context&) {
+    auto now = ++running;
+    int prev = most.load();
+    while (now > prev && !most.compare_exchange_weak(prev, now)) {
+    }
+    std::this_thread::sleep_for(10ms);
+    --running;
+    ++done;
+  });
+  for (int i = 0; i < 6; ++i)
+    REQUIRE(f.create("limited" + std::to_string(i), every_schedule{1min, {}, {}}, {},
+                     handler_target{"tracked", ""})
+              .ok());
+  f.clk.advance(1min);
+  f.sched->check_timers();
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (done < 6) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(1ms);
+  }
+  CHECK(most == 2);
+}
+
+TEST_CASE("a run past its timeout is cancelled and recorded failed with reason timeout", "[actors]") {
+  runtime_fixture f;
+  std::atomic<bool> saw_cancel{false};
+  f.sched->register_handler("hang", [&](const run_context& ctx) {
+    while (!ctx.cancelled())
+      std::this_thread::sleep_for(1ms);
+    saw_cancel = true;
+  });
+  job_policies p;
+  p.timeout = 30s;
+  auto job = f.create("hang", every_schedule{1h, {}, {}}, p, handler_target{"hang", ""});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  auto running = f.fire(id, false);
+  REQUIRE(running.in_flight.size() == 1);
+  f.clk.advance(31s);
+  f.sched->check_timers();
+  auto s = f.until(id, [](const job_state& x) { return x.in_flight.empty(); });
+  CHECK_THAT(s.last_error, Catch::Contains("timeout"));
+  CHECK(s.consecutive_errors == 1);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!saw_cancel) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+    std::this_thread::sleep_for(1ms);
+  }
+}
+
+TEST_CASE("health raises the fleet alert when many jobs fail within the window", "[actors]") {
+  runtime_fixture f;
+  f.sched->stop(0s);
+  f.sched.reset();
+  runtime_settings settings;
+  settings.fleet_alert_failures = 3;
+  f.start(settings);
+  f.fail_runs = true;
+  job_policies p;
+  p.max_consecutive_errors = 1;
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(f.create("fragile" + std::to_string(i), every_schedule{1min, {}, {}}, p).ok());
+  f.clk.advance(1min);
+  f.sched->check_timers();
+  for (int i = 0; i < 3; ++i)
+    f.until("fragile" + std::to_string(i),
+            [](const job_state& x) { return x.status == job_status::failed; });
+  auto h = f.ask<health_report>(health_request{});
+  REQUIRE(h.ok());
+  CHECK(h->failed == 3);
+  CHECK(h->recently_failed == 3);
+  CHECK(h->fleet_alert);
+  f.clk.advance(10min);
+  CHECK_FALSE(f.ask<health_report>(health_request{})->fleet_alert);
+}
