@@ -1,0 +1,335 @@
+// `almanacd`: the Almanac daemon. Opens a data directory, recovers every job, runs exec and http
+// targets, publishes the admin gate (admin_gate.hpp) for the `almanac` CLI and serves the HTTP
+// JSON API (http_api.hpp). Prints `ready admin=HOST:PORT http=HOST:PORT` on stdout once it
+// accepts work; logs to stderr; SIGTERM/SIGINT stop it gracefully. See docs/TOOLS.md.
+#include "tools/admin_client.hpp"
+#include "tools/admin_gate.hpp"
+#include "tools/endpoint.hpp"
+#include "tools/error_table.hpp"
+#include "tools/exec_runner.hpp"
+#include "tools/http_api.hpp"
+#include "tools/job_json.hpp"
+
+#include "schedule/time_text.hpp"
+
+#include <almanac/almanac.hpp>
+
+#include <caf/all.hpp>
+#include <caf/io/all.hpp>
+
+#include <CLI/CLI.hpp>
+#include <httplib.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include <unistd.h>
+
+using namespace almanac;
+using namespace almanac::tools;
+
+namespace {
+
+// What the command line and the config file may set; the command line wins.
+struct daemon_options {
+  std::optional<std::string> data;
+  std::optional<std::string> admin;
+  std::optional<std::string> http;
+  std::optional<std::string> config;
+  std::optional<std::string> log_level;
+  std::optional<std::string> grace;
+  std::optional<std::string> secret;
+  std::optional<std::string> token;
+  std::optional<bool> demo;
+  std::optional<bool> quarantine;
+  std::optional<bool> no_http;
+  std::optional<std::size_t> workers;
+};
+
+struct usage_error {
+  std::string message;
+};
+
+// The config file: a JSON object with the long option names as keys ("data", "admin", "http",
+// "log_level", "grace", "secret", "token", "demo", "quarantine", "no_http", "workers").
+void merge_config(daemon_options& o) {
+  std::ifstream in{*o.config};
+  if (!in)
+    throw usage_error{"cannot read config file '" + *o.config + "'"};
+  auto j = json::parse(in, nullptr, false);
+  if (!j.is_object())
+    throw usage_error{"config file '" + *o.config + "' is not a JSON object"};
+  auto str = [&](const char* key, std::optional<std::string>& slot) {
+    if (!j.contains(key))
+      return;
+    if (!j[key].is_string())
+      throw usage_error{std::string{"config "} + key + ": must be a string"};
+    if (!slot)
+      slot = j[key].get<std::string>();
+  };
+  auto flag = [&](const char* key, std::optional<bool>& slot) {
+    if (!j.contains(key))
+      return;
+    if (!j[key].is_boolean())
+      throw usage_error{std::string{"config "} + key + ": must be true or false"};
+    if (!slot)
+      slot = j[key].get<bool>();
+  };
+  for (auto& [key, v] : j.items()) {
+    static constexpr std::string_view known[] = {"data",   "admin", "http",       "log_level",
+                                                 "grace",  "secret", "token",     "demo",
+                                                 "quarantine", "no_http", "workers"};
+    if (std::find(std::begin(known), std::end(known), key) == std::end(known))
+      throw usage_error{"config " + key + ": unknown setting"};
+  }
+  str("data", o.data);
+  str("admin", o.admin);
+  str("http", o.http);
+  str("log_level", o.log_level);
+  str("grace", o.grace);
+  str("secret", o.secret);
+  str("token", o.token);
+  flag("demo", o.demo);
+  flag("quarantine", o.quarantine);
+  flag("no_http", o.no_http);
+  if (j.contains("workers")) {
+    if (!j["workers"].is_number_unsigned())
+      throw usage_error{"config workers: must be a positive number"};
+    if (!o.workers)
+      o.workers = j["workers"].get<std::size_t>();
+  }
+}
+
+spdlog::level::level_enum parse_level(const std::string& text) {
+  if (text == "debug")
+    return spdlog::level::debug;
+  if (text == "info")
+    return spdlog::level::info;
+  if (text == "warning" || text == "warn")
+    return spdlog::level::warn;
+  if (text == "error")
+    return spdlog::level::err;
+  throw usage_error{"--log-level: '" + text + "' is not debug, info, warning or error"};
+}
+
+endpoint endpoint_or(const std::optional<std::string>& text, std::uint16_t port, const char* what) {
+  if (!text)
+    return endpoint{"127.0.0.1", port};
+  auto e = parse_endpoint(*text);
+  if (!e)
+    throw usage_error{std::string{what} + ": " + e.err().message};
+  return *e;
+}
+
+// Demo jobs for an empty data directory: something that succeeds often, a cron job, and one that
+// fails until it is failed (to try `almanac resume --force` on).
+void create_demo_jobs(caf::actor_system& sys, const admin_actor& admin,
+                      std::shared_ptr<spdlog::logger> log) {
+  auto existing = ask<job_list>(sys, admin, std::chrono::seconds{30}, list_request{"", "", 1});
+  if (!existing || !existing->jobs.empty())
+    return;
+  auto make = [](std::string name, schedule s, std::vector<std::string> argv,
+                 std::optional<std::uint32_t> max_errors) {
+    job_spec spec;
+    spec.name = std::move(name);
+    spec.sched = std::move(s);
+    spec.what = exec_target{std::move(argv), {}, {}};
+    spec.policies.max_consecutive_errors = max_errors;
+    spec.policies.backoff = {std::chrono::seconds{5}};
+    return spec;
+  };
+  std::vector<job_spec> specs;
+  specs.push_back(make("demo-heartbeat", every_schedule{std::chrono::seconds{10}, {}, {}},
+                       {"true"}, std::nullopt));
+  specs.push_back(make("demo-nightly", *make_cron("0 3 * * *", "UTC"), {"date", "-u"}, std::nullopt));
+  specs.push_back(make("demo-failing", every_schedule{std::chrono::seconds{15}, {}, {}},
+                       {"false"}, 3));
+  for (auto& spec : specs) {
+    auto name = spec.name;
+    auto r = ask<job_state>(sys, admin, std::chrono::seconds{30},
+                            create_request{std::move(spec), "system:demo", "demo job"});
+    if (r)
+      log->info("demo job '{}' created: {}", name, to_string(r->id));
+    else
+      log->warn("demo job '{}' not created: {}", name, r.err().message);
+  }
+}
+
+int run_daemon(daemon_options o) {
+  if (o.config)
+    merge_config(o);
+  if (!o.data)
+    throw usage_error{"--data DIR is required (on the command line or in the config file)"};
+  auto admin_ep = endpoint_or(o.admin, default_admin_port, "--admin");
+  auto http_ep = endpoint_or(o.http, default_http_port, "--http");
+  auto grace = o.grace ? parse_duration(*o.grace) : result<duration>{std::chrono::seconds{30}};
+  if (!grace)
+    throw usage_error{"--grace: " + grace.err().message};
+  auto level = parse_level(o.log_level.value_or("info"));
+  std::string secret = o.secret.value_or("");
+  std::string token = o.token.value_or("");
+  bool serve_http = !o.no_http.value_or(false);
+  // Off loopback, an unauthenticated peer must get nothing: no secret, no start.
+  if (!is_loopback(admin_ep.host) && secret.empty())
+    throw usage_error{"--admin " + admin_ep.host +
+                      " is not a loopback address: it needs --secret (or ALMANAC_SECRET)"};
+  if (serve_http && !is_loopback(http_ep.host) && token.empty())
+    throw usage_error{"--http " + http_ep.host +
+                      " is not a loopback address: it needs --token (or ALMANAC_TOKEN)"};
+
+  auto log = std::make_shared<spdlog::logger>(
+    "almanacd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  log->set_level(level);
+  log->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+  log->flush_on(spdlog::level::trace);
+
+  // Every thread the daemon starts from here on inherits this mask; the main thread takes the
+  // signals with sigwait, so no handler ever runs on an actor or worker thread.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  caf::actor_system_config cfg;
+  add_message_types(cfg);
+  cfg.load<caf::io::middleman>();
+  caf::actor_system sys{cfg};
+
+  log->info("almanacd {} starting: pid {}, data {}", "0.1.0", ::getpid(), *o.data);
+  scheduler_options so;
+  so.data_dir = *o.data;
+  so.settings.quarantine_undecodable = o.quarantine.value_or(false);
+  if (o.workers)
+    so.executor.workers = *o.workers;
+  so.logger = [log](log_level l, const std::string& line) {
+    switch (l) {
+      case log_level::debug: log->debug(line); break;
+      case log_level::info: log->info(line); break;
+      case log_level::warning: log->warn(line); break;
+      case log_level::error: log->error(line); break;
+    }
+  };
+  auto started = scheduler::start(sys, std::move(so));
+  if (!started) {
+    log->critical("cannot start on {}: {} ({})", *o.data, started.err().message,
+                  to_string(started.err().code));
+    if (started.err().code == errc::corrupt_event)
+      log->critical("run `almanac-replay --data {} verify` for a full report", *o.data);
+    return exit_refused;
+  }
+  auto sched = std::move(*started);
+  sched->runs().set_exec_runner(make_exec_runner());
+  sched->runs().set_http_runner(make_http_runner());
+  const auto& rec = sched->recovery();
+  for (const auto& q : rec.quarantined)
+    log->error("quarantined: {}", q);
+
+  if (o.demo.value_or(false))
+    create_demo_jobs(sys, sched->admin(), log);
+
+  auto gate = spawn_admin_gate(sys, sched->admin(), secret, std::chrono::seconds{60});
+  auto published = sys.middleman().publish(gate, admin_ep.port, admin_ep.host.c_str(), false);
+  if (!published) {
+    log->critical("cannot publish the admin port on {}: {}", admin_ep.to_string(),
+                  sys.render(published.error()));
+    caf::anon_send_exit(gate, caf::exit_reason::kill);
+    sched->stop(duration::zero());
+    return exit_refused;
+  }
+  admin_ep.port = *published;
+
+  httplib::Server server;
+  std::thread http_thread;
+  std::string http_text = "off";
+  if (serve_http) {
+    install_http_api(server, sys, caf::actor_cast<caf::actor>(sched->admin()), sched->metrics(),
+                     http_api_options{token, std::chrono::seconds{30}});
+    bool bound = false;
+    if (http_ep.port == 0) {
+      auto port = server.bind_to_any_port(http_ep.host);
+      bound = port > 0;
+      http_ep.port = static_cast<std::uint16_t>(port > 0 ? port : 0);
+    } else {
+      bound = server.bind_to_port(http_ep.host, http_ep.port);
+    }
+    if (!bound) {
+      log->critical("cannot listen for HTTP on {}", http_ep.to_string());
+      caf::anon_send_exit(gate, caf::exit_reason::kill);
+      sched->stop(duration::zero());
+      return exit_refused;
+    }
+    http_thread = std::thread{[&server] { server.listen_after_bind(); }};
+    http_text = http_ep.to_string();
+  }
+  log->info("listening: admin {}{}, http {}{}", admin_ep.to_string(),
+            secret.empty() ? "" : " (secret required)", http_text,
+            token.empty() ? "" : " (bearer token required)");
+  std::cout << "ready admin=" << admin_ep.to_string() << " http=" << http_text << std::endl;
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log->info("signal {}: stopping (grace {})", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+            format_duration(*grace));
+  // A second signal during the grace period is not waited for here: it stays pending, and the
+  // grace period bounds the stop anyway.
+  if (serve_http) {
+    server.stop();
+    http_thread.join();
+  }
+  (void) sys.middleman().unpublish(gate, admin_ep.port);
+  caf::anon_send_exit(gate, caf::exit_reason::kill);
+  auto left = sched->stop(*grace);
+  if (left > 0)
+    log->warn("{} runs still in flight after the grace period; they are recorded RunAbandoned "
+              "and run again at the next start",
+              left);
+  sched.reset();
+  log->info("stopped");
+  return exit_ok;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"almanacd: the Almanac job scheduler daemon"};
+  daemon_options o;
+  app.add_option("--data", o.data, "Data directory (created 0700 if missing)");
+  app.add_option("--admin", o.admin,
+                 "Admin endpoint HOST:PORT for the almanac CLI (default 127.0.0.1:7317; port 0 "
+                 "picks one). Off loopback it needs --secret");
+  app.add_option("--http", o.http,
+                 "HTTP API endpoint HOST:PORT (default 127.0.0.1:7318; port 0 picks one). Off "
+                 "loopback it needs --token");
+  app.add_flag("--no-http", o.no_http, "Do not serve the HTTP API");
+  app.add_option("--config", o.config, "JSON config file; command-line options take precedence");
+  app.add_option("--log-level", o.log_level, "debug, info (default), warning or error");
+  app.add_option("--grace", o.grace,
+                 "On SIGTERM/SIGINT, wait this long for runs in progress (default 30s)");
+  app.add_option("--secret", o.secret, "Shared secret the admin CLI must present")
+    ->envname("ALMANAC_SECRET");
+  app.add_option("--token", o.token, "Bearer token the HTTP API requires")
+    ->envname("ALMANAC_TOKEN");
+  app.add_option("--workers", o.workers, "Runs executing at once (default 8)");
+  app.add_flag("--demo", o.demo, "Create a few demo jobs when the data directory has none");
+  app.add_flag("--quarantine", o.quarantine,
+               "Start even if some jobs' logs cannot be decoded; report them in health");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : exit_usage;
+  }
+  try {
+    return run_daemon(std::move(o));
+  } catch (const usage_error& e) {
+    std::cerr << "almanacd: " << e.message << '\n';
+    return exit_usage;
+  }
+}

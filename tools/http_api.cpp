@@ -1,0 +1,375 @@
+#include "tools/http_api.hpp"
+
+#include "tools/admin_client.hpp"
+#include "tools/endpoint.hpp"
+#include "tools/error_table.hpp"
+#include "tools/job_json.hpp"
+
+#include "actors/metrics.hpp"
+#include "schedule/time_text.hpp"
+
+#include <almanac/admin_actor.hpp>
+
+#include <caf/all.hpp>
+
+#include <httplib.h>
+
+#include <charconv>
+#include <functional>
+#include <memory>
+#include <regex>
+#include <vector>
+
+namespace almanac::tools {
+
+namespace {
+
+using handler_fn = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+struct route {
+  std::regex pattern;
+  std::string text;
+  std::vector<std::pair<std::string, handler_fn>> methods;
+};
+
+struct api {
+  caf::actor_system& sys;
+  admin_actor admin;
+  const runtime_metrics& metrics;
+  http_api_options opts;
+  std::vector<route> routes;
+
+  template <class R, class Req>
+  result<R> call(Req req) {
+    return ask<R>(sys, admin, opts.request_timeout, std::move(req));
+  }
+};
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void send_error(httplib::Response& res, const error& err) {
+  send_json(res, http_status(err.code), error_to_json(err));
+}
+
+void send_error(httplib::Response& res, int status, std::string code, std::string message) {
+  send_json(res, status, json{{"error", std::move(code)}, {"message", std::move(message)}});
+}
+
+template <class T, class F>
+void answer(httplib::Response& res, const result<T>& r, F&& to_json, int ok_status = 200) {
+  if (r)
+    send_json(res, ok_status, to_json(*r));
+  else
+    send_error(res, r.err());
+}
+
+std::string actor_of(const httplib::Request& req) {
+  auto who = req.get_header_value("X-Almanac-Actor");
+  if (who.empty())
+    return "http";
+  if (who.size() > 100)
+    who.resize(100);
+  return "http:" + who;
+}
+
+// The body as JSON; an empty body is `empty` (the routes whose body is optional).
+result<json> body_json(const httplib::Request& req, json empty = json::object()) {
+  if (req.body.empty())
+    return empty;
+  auto j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded())
+    return fail(errc::invalid_input, "the body is not valid JSON");
+  return j;
+}
+
+result<std::uint32_t> limit_of(const httplib::Request& req, std::uint32_t dflt) {
+  if (!req.has_param("limit"))
+    return dflt;
+  auto text = req.get_param_value("limit");
+  std::uint32_t n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || n < 1 || n > 10000)
+    return fail(errc::invalid_input, "limit: '" + text + "' is not a number 1-10000");
+  return n;
+}
+
+// The optional {"note"} or {"force", "note"} bodies of pause, run and resume.
+struct action_body {
+  bool force = false;
+  std::string note;
+};
+
+result<action_body> parse_action(const httplib::Request& req, bool allow_force) {
+  auto j = body_json(req);
+  if (!j)
+    return std::move(j).err();
+  if (!j->is_object())
+    return fail(errc::invalid_input, "the body must be a JSON object");
+  action_body out;
+  for (auto& [key, v] : j->items()) {
+    if (key == "note" && v.is_string())
+      out.note = v.get<std::string>();
+    else if (key == "note")
+      return fail(errc::invalid_input, "note: must be a string");
+    else if (key == "force" && allow_force && v.is_boolean())
+      out.force = v.get<bool>();
+    else if (key == "force" && allow_force)
+      return fail(errc::invalid_input, "force: must be true or false");
+    else
+      return fail(errc::invalid_input, key + ": unknown field");
+  }
+  return out;
+}
+
+json job_list_json(const job_list& l) {
+  json jobs = json::array();
+  for (const auto& s : l.jobs)
+    jobs.push_back(job_to_json(s));
+  return {{"jobs", jobs}};
+}
+
+void add(api& a, std::string pattern, std::string method, handler_fn fn) {
+  for (auto& r : a.routes)
+    if (r.text == pattern) {
+      r.methods.emplace_back(std::move(method), std::move(fn));
+      return;
+    }
+  a.routes.push_back(route{std::regex{pattern}, pattern, {{std::move(method), std::move(fn)}}});
+}
+
+void install_routes(api& a) {
+  const std::string job = R"(/api/jobs/([^/]+))";
+  add(a, "/api/jobs", "GET", [&a](const httplib::Request& req, httplib::Response& res) {
+    auto limit = limit_of(req, 1000);
+    if (!limit)
+      return send_error(res, limit.err());
+    list_request lr{req.get_param_value("status"), req.get_param_value("name"), *limit};
+    answer(res, a.call<job_list>(lr), job_list_json);
+  });
+  add(a, "/api/jobs", "POST", [&a](const httplib::Request& req, httplib::Response& res) {
+    auto j = body_json(req, nullptr);
+    if (!j)
+      return send_error(res, j.err());
+    auto spec = parse_job_spec(*j);
+    if (!spec)
+      return send_error(res, spec.err());
+    auto r = a.call<job_state>(create_request{std::move(*spec), actor_of(req), ""});
+    if (r)
+      res.set_header("Location", "/api/jobs/" + to_string(r->id));
+    answer(res, r, job_to_json, 201);
+  });
+  add(a, job, "GET", [&a](const httplib::Request& req, httplib::Response& res) {
+    answer(res, a.call<job_state>(get_request{req.matches[1]}), job_to_json);
+  });
+  add(a, job, "PATCH", [&a](const httplib::Request& req, httplib::Response& res) {
+    auto j = body_json(req, nullptr);
+    if (!j)
+      return send_error(res, j.err());
+    auto current = a.call<job_state>(get_request{req.matches[1]});
+    if (!current)
+      return send_error(res, current.err());
+    auto changes = parse_update(*j, current->policies);
+    if (!changes)
+      return send_error(res, changes.err());
+    answer(res,
+           a.call<job_state>(update_request{to_string(current->id), std::move(*changes),
+                                            actor_of(req), ""}),
+           job_to_json);
+  });
+  add(a, job, "DELETE", [&a](const httplib::Request& req, httplib::Response& res) {
+    answer(res, a.call<job_state>(delete_request{req.matches[1], actor_of(req), ""}), job_to_json);
+  });
+  add(a, job + "/pause", "POST", [&a](const httplib::Request& req, httplib::Response& res) {
+    auto b = parse_action(req, false);
+    if (!b)
+      return send_error(res, b.err());
+    answer(res, a.call<job_state>(pause_request{req.matches[1], actor_of(req), b->note}),
+           job_to_json);
+  });
+  add(a, job + "/resume", "POST", [&a](const httplib::Request& req, httplib::Response& res) {
+    auto b = parse_action(req, true);
+    if (!b)
+      return send_error(res, b.err());
+    answer(res,
+           a.call<job_state>(resume_request{req.matches[1], b->force, actor_of(req), b->note}),
+           job_to_json);
+  });
+  add(a, job + "/run", "POST", [&a](const httplib::Request& req, httplib::Response& res) {
+    auto b = parse_action(req, false);
+    if (!b)
+      return send_error(res, b.err());
+    answer(res, a.call<job_state>(run_now_request{req.matches[1], actor_of(req), b->note}),
+           job_to_json);
+  });
+  add(a, job + "/audit", "GET", [&a](const httplib::Request& req, httplib::Response& res) {
+    auto limit = limit_of(req, 100);
+    if (!limit)
+      return send_error(res, limit.err());
+    // The audit trail outlives a deleted job, but an id nobody ever had is a 404.
+    std::string id = req.matches[1];
+    auto r = a.call<audit_page>(audit_request{id, *limit, 0});
+    if (r && r->entries.empty() && !a.call<job_state>(get_request{id}))
+      return send_error(res, fail(errc::not_found, "no job '" + id + "'"));
+    answer(res, r, [](const audit_page& p) {
+      json entries = json::array();
+      for (const auto& e : p.entries)
+        entries.push_back(audit_to_json(e));
+      return json{{"entries", entries}};
+    });
+  });
+  add(a, job + "/runs", "GET", [&a](const httplib::Request& req, httplib::Response& res) {
+    auto limit = limit_of(req, 100);
+    if (!limit)
+      return send_error(res, limit.err());
+    std::string id = req.matches[1];
+    auto r = a.call<run_page>(runs_request{id, *limit});
+    if (r && r->runs.empty() && !a.call<job_state>(get_request{id}))
+      return send_error(res, fail(errc::not_found, "no job '" + id + "'"));
+    answer(res, r, [](const run_page& p) {
+      json runs = json::array();
+      for (const auto& r : p.runs)
+        runs.push_back(run_to_json(r));
+      return json{{"runs", runs}};
+    });
+  });
+  add(a, "/api/preview", "POST", [&a](const httplib::Request& req, httplib::Response& res) {
+    auto j = body_json(req, nullptr);
+    if (!j)
+      return send_error(res, j.err());
+    if (!j->is_object() || !j->contains("schedule"))
+      return send_error(res, fail(errc::invalid_input, "schedule: is required"));
+    preview_request pr;
+    for (auto& [key, v] : j->items()) {
+      if (key == "schedule") {
+        auto s = parse_schedule(v);
+        if (!s)
+          return send_error(res, s.err());
+        pr.sched = std::move(*s);
+      } else if (key == "from") {
+        auto t = v.is_string() ? parse_instant(v.get<std::string>())
+                               : result<instant>{fail(errc::invalid_input, "must be a string")};
+        if (!t)
+          return send_error(res, fail(errc::invalid_input, "from: " + t.err().message));
+        pr.from = *t;
+      } else if (key == "count") {
+        if (!v.is_number_unsigned() || v.get<std::uint64_t>() < 1 || v.get<std::uint64_t>() > 1000)
+          return send_error(res, fail(errc::invalid_input, "count: must be a number 1-1000"));
+        pr.count = v.get<std::uint32_t>();
+      } else {
+        return send_error(res, fail(errc::invalid_input, key + ": unknown field"));
+      }
+    }
+    if (!j->contains("from"))
+      pr.from = std::chrono::time_point_cast<duration>(std::chrono::system_clock::now());
+    answer(res, a.call<preview_result>(pr), [](const preview_result& p) {
+      json fires = json::array();
+      for (auto t : p.fires)
+        fires.push_back(format_instant(t));
+      return json{{"fires", fires}};
+    });
+  });
+  add(a, "/api/health", "GET", [&a](const httplib::Request&, httplib::Response& res) {
+    answer(res, a.call<health_report>(health_request{}), health_to_json);
+  });
+  add(a, "/metrics", "GET", [&a](const httplib::Request&, httplib::Response& res) {
+    auto h = a.call<health_report>(health_request{});
+    if (!h)
+      return send_error(res, h.err());
+    res.status = 200;
+    res.set_content(render_prometheus(a.metrics, h->active, h->paused, h->failed, h->completed),
+                    "text/plain; version=0.0.4");
+  });
+}
+
+void dispatch(api& a, const httplib::Request& req, httplib::Response& res) {
+  if (!a.opts.token.empty()) {
+    auto auth = req.get_header_value("Authorization");
+    constexpr std::string_view scheme = "Bearer ";
+    std::string_view presented;
+    if (auth.size() > scheme.size() && std::string_view{auth}.substr(0, scheme.size()) == scheme)
+      presented = std::string_view{auth}.substr(scheme.size());
+    if (!constant_time_equal(presented, a.opts.token)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      return send_error(res, 401, "unauthorized", "a valid bearer token is required");
+    }
+  }
+  for (auto& r : a.routes) {
+    std::smatch m;
+    if (!std::regex_match(req.path, m, r.pattern))
+      continue;
+    std::string allow;
+    for (auto& [method, fn] : r.methods) {
+      if (method == req.method || (req.method == "HEAD" && method == "GET")) {
+        // httplib keeps its own matches; the handlers read ours.
+        const_cast<httplib::Request&>(req).matches = m;
+        return fn(req, res);
+      }
+      allow += (allow.empty() ? "" : ", ") + method;
+    }
+    res.set_header("Allow", allow);
+    return send_error(res, 405, "method_not_allowed",
+                      req.method + " is not allowed on " + req.path + " (allowed: " + allow + ")");
+  }
+  send_error(res, 404, "not_found", "no route " + req.path);
+}
+
+} // namespace
+
+void install_http_api(httplib::Server& server, caf::actor_system& sys, const caf::actor& admin,
+                      const runtime_metrics& metrics, http_api_options opts) {
+  auto a = std::shared_ptr<api>(
+    new api{sys, caf::actor_cast<admin_actor>(admin), metrics, std::move(opts), {}});
+  install_routes(*a);
+  server.set_payload_max_length(max_http_body);
+  auto fn = [a](const httplib::Request& req, httplib::Response& res) { dispatch(*a, req, res); };
+  // Methods with a body read it here rather than in httplib: httplib 0.11 reads a POST without
+  // Content-Length until the connection times out, but HTTP/1.1 says such a body is empty, and
+  // `curl -X POST .../resume` (plain resume) sends exactly that.
+  auto with_body = [a](const httplib::Request& req, httplib::Response& res,
+                       const httplib::ContentReader& reader) {
+    bool chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
+    if (req.has_header("Content-Length") || chunked) {
+      auto length = req.get_header_value("Content-Length");
+      std::uint64_t declared = 0;
+      auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), declared);
+      if (!length.empty() && (ec != std::errc{} || end != length.data() + length.size()))
+        return send_error(res, 400, "invalid_input", "Content-Length is not a number");
+      if (declared > max_http_body) {
+        res.set_header("Connection", "close");
+        return send_error(res, 413, "payload_too_large",
+                          "the body is over " + std::to_string(max_http_body) + " bytes");
+      }
+      std::string body;
+      bool too_big = false;
+      bool ok = reader([&](const char* data, std::size_t n) {
+        if (body.size() + n > max_http_body) {
+          too_big = true;
+          return false;
+        }
+        body.append(data, n);
+        return true;
+      });
+      if (too_big || res.status == 413) {
+        res.set_header("Connection", "close");
+        return send_error(res, 413, "payload_too_large",
+                          "the body is over " + std::to_string(max_http_body) + " bytes");
+      }
+      if (!ok)
+        return send_error(res, 400, "invalid_input", "the body could not be read");
+      const_cast<httplib::Request&>(req).body = std::move(body);
+    }
+    dispatch(*a, req, res);
+  };
+  const std::string any = ".*";
+  server.Get(any, fn);
+  server.Options(any, fn);
+  server.Post(any, with_body);
+  server.Put(any, with_body);
+  server.Patch(any, with_body);
+  server.Delete(any, with_body);
+}
+
+} // namespace almanac::tools
