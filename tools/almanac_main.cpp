@@ -1,5 +1,6 @@
 // `almanac`: the command-line client. Each subcommand lives in its own tools/almanac_<name>.cpp
 // and is added here.
+#include "tools/almanac_admin.hpp"
 #include "tools/almanac_next.hpp"
 
 #include <CLI/CLI.hpp>
@@ -7,6 +8,7 @@
 int main(int argc, char** argv) {
   CLI::App app{"almanac: command-line client of the Almanac job scheduler"};
   app.require_subcommand(1);
+  almanac::tools::add_admin_commands(app);
   almanac::tools::add_next_command(app);
   try {
     app.parse(argc, argv);
@@ -16,7 +18,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // --help and --version exit 0; any other parse error is bad input.
     int rc = app.exit(e);
-    return rc == 0 ? 0 : almanac::tools::exit_bad_input;
+    return rc == 0 ? 0 : almanac::tools::exit_usage;
   }
   return 0;
 }
