@@ -209,8 +209,9 @@ job_actor spawn_job_actor(supervisor_actor::pointer parent, job_state initial,
                           std::shared_ptr<const runtime_context> ctx) {
   // Monitored, so the supervisor respawns one that dies on its own. Not linked: a job actor
   // killed with exit_reason::kill would take a linked supervisor with it (kill cannot be
-  // trapped); the supervisor ends its job actors itself when it stops.
-  return parent->spawn<caf::monitored>(job_behavior, std::move(initial), std::move(ctx),
+  // trapped); the supervisor ends its job actors itself when it stops. Lazy: an idle job actor is
+  // not scheduled at all until its first message, which keeps start-up of many jobs cheap.
+  return parent->spawn<caf::monitored + caf::lazy_init>(job_behavior, std::move(initial), std::move(ctx),
                                        caf::actor_cast<supervisor_actor>(parent));
 }
 
