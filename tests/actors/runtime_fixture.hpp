@@ -7,6 +7,7 @@
 #include <almanac/caf_error.hpp>
 
 #include "schedule/time_text.hpp"
+#include "actors/projector.hpp"
 #include "store/event_log.hpp"
 
 #include <caf/all.hpp>
