@@ -33,7 +33,11 @@ struct job_actor_state {
   std::uint64_t token = 0;
   std::uint64_t snapshot_seq = 0;
   std::chrono::steady_clock::time_point append_started;
+  // A failed append of an unanswered command waits for retry_delay before the queue moves on.
+  bool retrying = false;
 };
+
+constexpr auto retry_delay = std::chrono::seconds{1};
 
 using pointer = job_actor::stateful_pointer<job_actor_state>;
 
@@ -117,6 +121,15 @@ void finish_append(pointer self, const append_done& done) {
     auto err = store::to_error(done.st);
     st.ctx->say(log_level::error, "job " + to_string(st.job.id) + ": append failed: " +
                                     err.message);
+    if (!p.promise.pending() && err.code == errc::storage_error) {
+      // Nobody waits for this command (a run's outcome, a recovery step): dropping it would
+      // leave the run in flight for good, so it waits at the head of the queue and is tried
+      // again once the disk may have room.
+      st.queue.insert(st.queue.begin(), std::move(p));
+      st.retrying = true;
+      self->delayed_send(self, retry_delay, advance_atom::value);
+      return;
+    }
     answer(p.promise, to_caf_error(err));
     process(self);
     return;
@@ -139,7 +152,7 @@ void finish_append(pointer self, const append_done& done) {
 
 void process(pointer self) {
   auto& st = self->state;
-  while (!st.current && !st.queue.empty()) {
+  while (!st.current && !st.retrying && !st.queue.empty()) {
     auto p = std::move(st.queue.front());
     st.queue.erase(st.queue.begin());
     auto decided = decide(st.job, p.cmd, st.ctx->clk->now());
@@ -175,6 +188,10 @@ job_actor::behavior_type job_behavior(pointer self, job_state initial,
     },
     [=](get_atom) -> job_state { return self->state.job; },
     [=](append_done& done) { finish_append(self, done); },
+    [=](advance_atom) {
+      self->state.retrying = false;
+      process(self);
+    },
     [=](run_done& done) {
       auto& o = done.outcome;
       self->state.queue.push_back(pending_command{

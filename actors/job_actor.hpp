@@ -17,7 +17,8 @@ namespace almanac {
 
 using job_actor = caf::typed_actor<caf::replies_to<job_command>::with<job_state>,
                                    caf::replies_to<get_atom>::with<job_state>,
-                                   caf::reacts_to<append_done>, caf::reacts_to<run_done>>;
+                                   caf::reacts_to<append_done>, caf::reacts_to<run_done>,
+                                   caf::reacts_to<advance_atom>>;
 
 // The job's state when spawned: an empty one (seq 0) for a job about to be created, or one
 // recovered from the log.

@@ -145,6 +145,16 @@ void dispatch(pointer self, waiting_run w) {
       },
       [=](caf::error& err) mutable {
         release(self, id);
+        // A due lost to a storage failure is tried again: the job's state did not change, so
+        // no job_changed will re-arm its timer.
+        auto code = from_caf_error(err).code;
+        auto i = self->state.jobs.find(id);
+        if (!promise.pending() && i != self->state.jobs.end() && i->second.next_run_at
+            && (code == errc::storage_error || code == errc::unavailable)
+            && !self->state.timers.armed(id)) {
+          self->state.timers.set(id, now_of(self) + std::chrono::seconds{1});
+          rearm(self);
+        }
         answer(promise, std::move(err));
       });
 }
