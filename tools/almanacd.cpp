@@ -23,11 +23,16 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <thread>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace almanac;
@@ -160,6 +165,32 @@ void create_demo_jobs(caf::actor_system& sys, const admin_actor& admin,
   }
 }
 
+// Holds DIR/almanacd.lock (flock) for the daemon's lifetime, so a second almanacd on the same
+// directory stops before it touches the store, with a message naming the holder. The store
+// takes its own lock too; this one does not rely on its open() reporting the refusal.
+int lock_data_dir(const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (!ec)
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
+                                 std::filesystem::perm_options::replace, ec);
+  auto path = std::filesystem::path{dir} / "almanacd.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0)
+    throw usage_error{"cannot open " + path.string() + ": " + std::strerror(errno)};
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    char holder[32] = {};
+    auto n = ::pread(fd, holder, sizeof holder - 1, 0);
+    ::close(fd);
+    return n > 0 ? std::atoi(holder) : -1;
+  }
+  auto pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) == 0 && ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // nop: the pid is only for the message a second daemon prints
+  }
+  return 0;
+}
+
 int run_daemon(daemon_options o) {
   if (o.config)
     merge_config(o);
@@ -203,6 +234,11 @@ int run_daemon(daemon_options o) {
   caf::actor_system sys{cfg};
 
   log->info("almanacd {} starting: pid {}, data {}", "0.1.0", ::getpid(), *o.data);
+  if (auto holder = lock_data_dir(*o.data); holder != 0) {
+    log->critical("data directory {} is in use by another almanacd{}", *o.data,
+                  holder > 0 ? " (pid " + std::to_string(holder) + ")" : std::string{});
+    return exit_refused;
+  }
   scheduler_options so;
   so.data_dir = *o.data;
   so.settings.quarantine_undecodable = o.quarantine.value_or(false);
