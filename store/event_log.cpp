@@ -76,20 +76,20 @@ status lock_directory(const std::filesystem::path& dir, int& fd) {
                               + " is in use by another process");
     return status::io_error("cannot lock " + path.string() + ": " + std::strerror(err));
   }
-  return status::ok();
+  return status{};
 }
 
 status make_directory(const std::filesystem::path& dir) {
   std::error_code ec;
   if (std::filesystem::is_directory(dir, ec))
-    return status::ok();
+    return status{};
   if (dir.has_parent_path())
     std::filesystem::create_directories(dir.parent_path(), ec);
   // The log holds every job's targets (URLs, argv, headers): only its owner may read it.
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
     return status::io_error("cannot create data directory " + dir.string() + ": "
                             + std::strerror(errno));
-  return status::ok();
+  return status{};
 }
 
 void release(event_log::impl& p) {
@@ -113,7 +113,7 @@ status check_format(event_log::impl& p) {
   auto st = p.db->Get({}, p.meta, meta_format_version, &value);
   if (st.IsNotFound()) {
     if (p.opts.mode != open_mode::read_write)
-      return status::ok();
+      return status{};
     rocksdb::WriteOptions wo;
     wo.sync = true;
     std::string v;
@@ -132,7 +132,7 @@ status check_format(event_log::impl& p) {
     return status::newer_format("data directory " + p.dir.string() + " has format version "
                                 + std::to_string(v) + "; this build reads up to "
                                 + std::to_string(format_version) + ": upgrade Almanac");
-  return status::ok();
+  return status{};
 }
 
 // Checks and encodes on the caller's thread, so the writer thread only batches bytes.
@@ -158,7 +158,7 @@ status prepare(job_id job, std::uint64_t expected_seq, const std::vector<event>&
       p.deleted_at = e.env.recorded_at;
     p.encoded.push_back(encode_event(e));
   }
-  return status::ok();
+  return status{};
 }
 
 } // namespace
@@ -168,7 +168,7 @@ status event_log::impl::require_writable(std::string_view what) const {
     return status::unavailable(std::string{what} + ": the log is closed");
   if (opts.mode != open_mode::read_write)
     return status::invalid_argument(std::string{what} + ": the log is opened read-only");
-  return status::ok();
+  return status{};
 }
 
 status event_log::impl::purged_seq(job_id job, std::uint64_t& out) const {
@@ -176,14 +176,14 @@ status event_log::impl::purged_seq(job_id job, std::uint64_t& out) const {
   std::string value;
   auto st = db->Get({}, meta, meta_job_key(meta_purged_prefix, job), &value);
   if (st.IsNotFound())
-    return status::ok();
+    return status{};
   if (!st.ok())
     return from_rocksdb(st, "reading the purge record of job " + to_string(job));
   if (value.size() != 8)
     return status::corruption("purge record of job " + to_string(job) + " has "
                               + std::to_string(value.size()) + " bytes");
   out = get_u64(value);
-  return status::ok();
+  return status{};
 }
 
 event_log::event_log(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
@@ -258,7 +258,7 @@ status event_log::open(const std::filesystem::path& dir, const open_options& opt
                                                opts.max_group_events, position);
   }
   out.reset(new event_log(std::move(p)));
-  return status::ok();
+  return status{};
 }
 
 status event_log::close() {
@@ -332,7 +332,7 @@ status event_log::scan_stream_moving(job_id job, std::uint64_t from_seq, std::ui
     return status::unavailable("read of job " + to_string(job) + ": the log is closed");
   from_seq = std::max<std::uint64_t>(from_seq, 1);
   if (from_seq > to_seq)
-    return status::ok();
+    return status{};
   rocksdb::ReadOptions ro;
   ro.prefix_same_as_start = true;
   auto upper = to_seq == max_seq ? prefix_successor(u64_key(job.value))
@@ -357,7 +357,7 @@ status event_log::scan_stream_moving(job_id job, std::uint64_t from_seq, std::ui
                                 + " holds an event of job " + to_string(decoded->env.job)
                                 + " seq " + std::to_string(decoded->env.seq));
     if (!fn(std::move(*decoded)))
-      return status::ok();
+      return status{};
   }
   return from_rocksdb(it->status(), "reading job " + to_string(job));
 }
@@ -365,7 +365,7 @@ status event_log::scan_stream_moving(job_id job, std::uint64_t from_seq, std::ui
 status event_log::read_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
                               std::uint64_t max_count, std::vector<event>& out) const {
   if (max_count == 0)
-    return status::ok();
+    return status{};
   std::uint64_t n = 0;
   return scan_stream_moving(job, from_seq, to_seq, [&](event&& e) {
     out.push_back(std::move(e));
@@ -405,7 +405,7 @@ status event_log::read_all(
                                 + " but holds job " + to_string(decoded->env.job) + " seq "
                                 + std::to_string(decoded->env.seq));
     if (!fn(position, *decoded))
-      return status::ok();
+      return status{};
   }
   return from_rocksdb(it->status(), "reading the global order");
 }
@@ -471,7 +471,7 @@ status event_log::for_each_stream(const std::function<bool(const stream_info&)>&
     auto job = get_u64({it->key().data(), 8});
     for (; next_purged != purged.end() && next_purged->first < job; ++next_purged)
       if (!fn(info_of(next_purged->first, 0, false)))
-        return status::ok();
+        return status{};
     if (next_purged != purged.end() && next_purged->first == job)
       ++next_purged;
     // Two seeks per stream, whatever its length: to its last key, then past it.
@@ -480,7 +480,7 @@ status event_log::for_each_stream(const std::function<bool(const stream_info&)>&
       break;
     auto highest = get_u64({it->key().data(), it->key().size()}, 8);
     if (!fn(info_of(job, highest, true)))
-      return status::ok();
+      return status{};
     if (job == std::numeric_limits<std::uint64_t>::max())
       break;
     it->Seek(u64_key(job + 1));
@@ -489,8 +489,8 @@ status event_log::for_each_stream(const std::function<bool(const stream_info&)>&
     return st;
   for (; next_purged != purged.end(); ++next_purged)
     if (!fn(info_of(next_purged->first, 0, false)))
-      return status::ok();
-  return status::ok();
+      return status{};
+  return status{};
 }
 
 status event_log::catch_up() {
@@ -519,7 +519,7 @@ status event_log::compact() {
                                "compacting " + h->GetName());
         !st)
       return st;
-  return status::ok();
+  return status{};
 }
 
 const std::filesystem::path& event_log::directory() const noexcept {

@@ -17,7 +17,7 @@ status check_name(std::string_view name) {
     return status::invalid_argument("projection name of " + std::to_string(name.size())
                                     + " bytes: must be 1 to "
                                     + std::to_string(max_projection_name));
-  return status::ok();
+  return status{};
 }
 
 // Keys may be binary (big-endian integers): printed as hex unless plain text.
@@ -76,14 +76,14 @@ status event_log::read_checkpoint(std::string_view projection, std::uint64_t& po
   std::string value;
   auto st = impl_->db->Get({}, impl_->checkpoints, projection, &value);
   if (st.IsNotFound())
-    return status::ok();
+    return status{};
   if (!st.ok())
     return from_rocksdb(st, "checkpoint of projection " + std::string{projection});
   if (value.size() != 8)
     return status::corruption("checkpoint of projection " + std::string{projection} + " has "
                               + std::to_string(value.size()) + " bytes");
   position = get_u64(value);
-  return status::ok();
+  return status{};
 }
 
 status event_log::get_projection(std::string_view projection, std::string_view key,
@@ -106,7 +106,7 @@ status event_log::scan_projection(std::string_view projection, const projection_
   if (auto st = check_name(projection); !st)
     return st;
   if (scan.limit == 0)
-    return status::ok();
+    return status{};
   auto name_prefix = projection_prefix(projection);
   auto lower = name_prefix + scan.prefix;
   auto upper = prefix_successor(lower);

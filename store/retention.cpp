@@ -37,7 +37,7 @@ status event_log::purge_deleted(instant now, duration retention, std::uint64_t* 
       return st;
   }
   if (due.empty())
-    return status::ok();
+    return status{};
   for (auto& [job, highest] : due)
     if (auto st = read_highest_seq(db, cfs, job_id{job}, highest); !st)
       return st;
@@ -75,7 +75,7 @@ status event_log::purge_deleted(instant now, duration retention, std::uint64_t* 
     return st;
   if (purged)
     *purged = due.size();
-  return status::ok();
+  return status{};
 }
 
 } // namespace almanac::store

@@ -54,27 +54,27 @@ status event_log::load_latest_snapshot(job_id job, loaded_snapshot& out) const {
     // A damaged snapshot block is a reason to replay, not to fail the job's recovery.
     if (st.IsCorruption()) {
       out.warning = "snapshot of job " + to_string(job) + " is unreadable: " + st.ToString();
-      return status::ok();
+      return status{};
     }
     return from_rocksdb(st, "reading the snapshot of job " + to_string(job));
   }
   std::string_view key{it->key().data(), it->key().size()};
   if (key.size() != 16 || get_u64(key) != job.value)
-    return status::ok();
+    return status{};
   auto seq = get_u64(key, 8);
   auto where = "snapshot of job " + to_string(job) + " at seq " + std::to_string(seq);
   auto decoded = decode_state({it->value().data(), it->value().size()});
   if (!decoded) {
     out.warning = where + " does not decode: " + decoded.err().message;
-    return status::ok();
+    return status{};
   }
   if (decoded->id != job || decoded->seq != seq) {
     out.warning = where + " holds job " + to_string(decoded->id) + " seq "
                   + std::to_string(decoded->seq);
-    return status::ok();
+    return status{};
   }
   out.state = std::move(*decoded);
-  return status::ok();
+  return status{};
 }
 
 status event_log::load_job(job_id job, job_state& out, std::string* warning) const {
@@ -96,7 +96,7 @@ status event_log::load_job(job_id job, job_state& out, std::string* warning) con
   if (!st)
     return st;
   out = std::move(state);
-  return status::ok();
+  return status{};
 }
 
 status event_log::load_jobs(
@@ -155,7 +155,7 @@ status event_log::load_jobs(
       state = evolve(std::move(state), *decoded);
     }
     if (!fn(std::move(state), warning))
-      return status::ok();
+      return status{};
   }
   return from_rocksdb(it->status(), "loading jobs");
 }

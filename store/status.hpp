@@ -36,7 +36,6 @@ public:
 
   status() = default;
 
-  static status ok() { return status{}; }
   static status not_found(std::string msg) { return {code::not_found, std::move(msg)}; }
   static status corruption(std::string msg) { return {code::corruption, std::move(msg)}; }
   static status io_error(std::string msg) { return {code::io_error, std::move(msg)}; }
@@ -48,8 +47,9 @@ public:
   static status newer_format(std::string msg) { return {code::newer_format, std::move(msg)}; }
   static status unavailable(std::string msg) { return {code::unavailable, std::move(msg)}; }
 
-  bool is_ok() const noexcept { return code_ == code::ok; }
-  explicit operator bool() const noexcept { return is_ok(); }
+  bool ok() const noexcept { return code_ == code::ok; }
+  bool is_ok() const noexcept { return ok(); }
+  explicit operator bool() const noexcept { return ok(); }
   bool is_not_found() const noexcept { return code_ == code::not_found; }
   bool is_corruption() const noexcept { return code_ == code::corruption; }
   bool is_conflict() const noexcept { return code_ == code::conflict; }

@@ -188,7 +188,7 @@ status event_log::verify(verify_report& out) const {
                  where(job_id{job}, seq) + " has no global entry"});
         break;
       }
-  return status::ok();
+  return status{};
 }
 
 } // namespace almanac::store

@@ -12,7 +12,7 @@ namespace almanac::store::detail {
 
 status from_rocksdb(const rocksdb::Status& st, std::string_view what) {
   if (st.ok())
-    return status::ok();
+    return status{};
   std::string msg{what};
   msg += ": ";
   msg += st.ToString();
@@ -54,7 +54,7 @@ status read_highest_seq(rocksdb::DB* db, const column_families& cfs, job_id job,
   else if (!st.ok() && !st.IsNotFound())
     return from_rocksdb(st, "reading the purge record of job " + to_string(job));
   out = highest;
-  return status::ok();
+  return status{};
 }
 
 status read_highest_position(rocksdb::DB* db, const column_families& cfs, std::uint64_t& out) {
@@ -72,7 +72,7 @@ status read_highest_position(rocksdb::DB* db, const column_families& cfs, std::u
   else if (!st.ok() && !st.IsNotFound())
     return from_rocksdb(st, "reading meta highest_position");
   out = highest;
-  return status::ok();
+  return status{};
 }
 
 group_commit::group_commit(rocksdb::DB* db, column_families cfs, durability sync,
@@ -146,7 +146,7 @@ void group_commit::run() {
 status group_commit::highest_seq(job_id job, std::uint64_t& out) {
   if (auto i = highest_seq_.find(job); i != highest_seq_.end()) {
     out = i->second;
-    return status::ok();
+    return status{};
   }
   // First append to this stream since open.
   std::uint64_t highest = 0;
@@ -154,7 +154,7 @@ status group_commit::highest_seq(job_id job, std::uint64_t& out) {
     return st;
   highest_seq_.emplace(job, highest);
   out = highest;
-  return status::ok();
+  return status{};
 }
 
 void group_commit::commit(std::vector<pending_append>& group) {
