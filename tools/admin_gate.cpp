@@ -25,7 +25,7 @@ auto forward(gate_ptr self) {
   return [self](const std::string& secret, Request& req) -> caf::result<Reply> {
     auto& st = self->state;
     if (!st.secret.empty() && !constant_time_equal(secret, st.secret))
-      return to_caf_error(errc::invalid_input,
+      return to_caf_error(errc::unauthorized,
                           "unauthorized: the admin secret is missing or wrong (--secret or "
                           "ALMANAC_SECRET)");
     auto rp = self->make_response_promise<Reply>();

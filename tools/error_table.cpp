@@ -8,6 +8,7 @@ int http_status(errc code) noexcept {
     case errc::invalid_schedule:
     case errc::unknown_zone:
     case errc::invalid_input: return 400;
+    case errc::unauthorized: return 401;
     case errc::not_found: return 404;
     case errc::name_taken:
     case errc::failed_needs_force:
@@ -27,7 +28,8 @@ int exit_code(errc code) noexcept {
     case errc::none: return exit_ok;
     case errc::invalid_schedule:
     case errc::unknown_zone:
-    case errc::invalid_input: return exit_usage;
+    case errc::invalid_input:
+    case errc::unauthorized: return exit_usage;
     case errc::unavailable: return exit_unreachable;
     case errc::not_found:
     case errc::name_taken:

@@ -17,13 +17,13 @@ inline constexpr int exit_usage = 2;
 // The daemon could not be reached (connection refused, timeout, shutting down).
 inline constexpr int exit_unreachable = 3;
 
-// The HTTP status of a refusal: 400 bad input, 404 unknown job, 409 state or name conflicts,
+// The HTTP status of a refusal: 400 bad input, 401 missing credentials, 404 unknown job, 409 state or name conflicts,
 // 503 storage or shutdown, 500 for what only a broken log causes (unknown_event, corrupt_event,
 // newer_format). errc::none maps to 200.
 int http_status(errc code) noexcept;
 
 // The CLI exit code of a refusal: exit_usage for input errors (invalid_schedule, unknown_zone,
-// invalid_input), exit_unreachable for unavailable, exit_refused for everything else, exit_ok
+// invalid_input) and a missing or wrong admin secret (unauthorized), exit_unreachable for unavailable, exit_refused for everything else, exit_ok
 // for errc::none.
 int exit_code(errc code) noexcept;
 

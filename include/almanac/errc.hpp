@@ -38,6 +38,9 @@ enum class errc : std::uint8_t {
   newer_format,
   // The system is shutting down or a component is unavailable: retry later (HTTP 503).
   unavailable,
+  // The caller did not prove who it is (admin secret, bearer token): pass the right credential
+  // (HTTP 401).
+  unauthorized,
 };
 
 // The code's stable name ("not_found"), used in JSON errors and logs.
@@ -57,6 +60,7 @@ constexpr std::string_view to_string(errc code) noexcept {
     case errc::corrupt_event: return "corrupt_event";
     case errc::newer_format: return "newer_format";
     case errc::unavailable: return "unavailable";
+    case errc::unauthorized: return "unauthorized";
   }
   return "unknown";
 }

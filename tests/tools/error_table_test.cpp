@@ -23,7 +23,8 @@ TEST_CASE("every errc has an HTTP status and an exit code from the one table", "
                     row{errc::unknown_event, 500, exit_refused},
                     row{errc::corrupt_event, 500, exit_refused},
                     row{errc::newer_format, 500, exit_refused},
-                    row{errc::unavailable, 503, exit_unreachable});
+                    row{errc::unavailable, 503, exit_unreachable},
+                    row{errc::unauthorized, 401, exit_usage});
   CAPTURE(to_string(r.code));
   CHECK(http_status(r.code) == r.http);
   CHECK(exit_code(r.code) == r.exit);
