@@ -21,7 +21,8 @@ void render(std::ostringstream& out, const char* name, const char* help, const h
 } // namespace
 
 std::string render_prometheus(const runtime_metrics& m, std::uint64_t active, std::uint64_t paused,
-                              std::uint64_t failed, std::uint64_t completed) {
+                              std::uint64_t failed, std::uint64_t completed,
+                              const store::event_log::write_stats& log) {
   std::ostringstream out;
   out << "# HELP almanac_jobs Jobs by status.\n# TYPE almanac_jobs gauge\n"
       << "almanac_jobs{status=\"active\"} " << active << '\n'
@@ -47,6 +48,13 @@ std::string render_prometheus(const runtime_metrics& m, std::uint64_t active, st
       << "almanac_log_append_errors_total " << m.log_append_errors.load() << '\n';
   render(out, "almanac_log_append_seconds", "Append until durable (group commit and fsync).",
          m.append_latency);
+  out << "# HELP almanac_log_group_writes_total Synced group-commit writes.\n"
+      << "# TYPE almanac_log_group_writes_total counter\n"
+      << "almanac_log_group_writes_total " << log.group_writes << '\n'
+      << "# HELP almanac_log_write_seconds_total Time in group-commit writes, fsync included.\n"
+      << "# TYPE almanac_log_write_seconds_total counter\n"
+      << "almanac_log_write_seconds_total "
+      << std::chrono::duration<double>(log.write_time).count() << '\n';
   return std::move(out).str();
 }
 

@@ -2,6 +2,8 @@
 // Prometheus text at GET /metrics). Lock-free: updated from actor and executor threads.
 #pragma once
 
+#include "store/event_log.hpp"
+
 #include <almanac/time.hpp>
 
 #include <array>
@@ -52,8 +54,10 @@ struct runtime_metrics {
   histogram append_latency;
 };
 
-// Renders `m` plus the given job counts in the Prometheus text exposition format.
+// Renders `m`, the job counts and the log writer's figures in the Prometheus text exposition
+// format.
 std::string render_prometheus(const runtime_metrics& m, std::uint64_t active, std::uint64_t paused,
-                              std::uint64_t failed, std::uint64_t completed);
+                              std::uint64_t failed, std::uint64_t completed,
+                              const store::event_log::write_stats& log);
 
 } // namespace almanac

@@ -261,6 +261,12 @@ status event_log::open(const std::filesystem::path& dir, const open_options& opt
   return status{};
 }
 
+event_log::write_stats event_log::stats() const noexcept {
+  if (!impl_->writer)
+    return {};
+  return {impl_->writer->writes(), duration{static_cast<duration::rep>(impl_->writer->write_us())}};
+}
+
 status event_log::close() {
   std::lock_guard lock{impl_->close_mtx};
   if (impl_->closed)

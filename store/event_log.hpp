@@ -205,6 +205,14 @@ public:
   // looks like, and what reclaims the space of purged streams at once. Slow; tools and benches.
   status compact();
 
+  // The group-commit writer's work so far: one synced write per group (0 for read-only opens).
+  struct write_stats {
+    std::uint64_t group_writes = 0;
+    // Time spent in the writes, fsync included.
+    duration write_time{};
+  };
+  write_stats stats() const noexcept;
+
   const std::filesystem::path& directory() const noexcept;
   open_mode mode() const noexcept;
 

@@ -286,7 +286,7 @@ int run_daemon(daemon_options o) {
   std::string http_text = "off";
   if (serve_http) {
     install_http_api(server, sys, caf::actor_cast<caf::actor>(sched->admin()), sched->metrics(),
-                     http_api_options{token, std::chrono::seconds{30}});
+                     sched->log(), http_api_options{token, std::chrono::seconds{30}});
     bool bound = false;
     if (http_ep.port == 0) {
       auto port = server.bind_to_any_port(http_ep.host);

@@ -36,6 +36,7 @@ struct api {
   caf::actor_system& sys;
   admin_actor admin;
   const runtime_metrics& metrics;
+  const store::event_log& log;
   http_api_options opts;
   std::vector<route> routes;
 
@@ -279,7 +280,8 @@ void install_routes(api& a) {
     if (!h)
       return send_error(res, h.err());
     res.status = 200;
-    res.set_content(render_prometheus(a.metrics, h->active, h->paused, h->failed, h->completed),
+    res.set_content(render_prometheus(a.metrics, h->active, h->paused, h->failed, h->completed,
+                                      a.log.stats()),
                     "text/plain; version=0.0.4");
   });
 }
@@ -319,9 +321,10 @@ void dispatch(api& a, const httplib::Request& req, httplib::Response& res) {
 } // namespace
 
 void install_http_api(httplib::Server& server, caf::actor_system& sys, const caf::actor& admin,
-                      const runtime_metrics& metrics, http_api_options opts) {
+                      const runtime_metrics& metrics, const store::event_log& log,
+                      http_api_options opts) {
   auto a = std::shared_ptr<api>(
-    new api{sys, caf::actor_cast<admin_actor>(admin), metrics, std::move(opts), {}});
+    new api{sys, caf::actor_cast<admin_actor>(admin), metrics, log, std::move(opts), {}});
   install_routes(*a);
   server.set_payload_max_length(max_http_body);
   auto fn = [a](const httplib::Request& req, httplib::Response& res) { dispatch(*a, req, res); };

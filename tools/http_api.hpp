@@ -33,6 +33,9 @@ class Server;
 
 namespace almanac {
 struct runtime_metrics;
+namespace store {
+class event_log;
+}
 }
 
 namespace almanac::tools {
@@ -48,9 +51,10 @@ struct http_api_options {
 };
 
 // Installs the routes on `server`. `admin` is the admin actor (an almanac::admin_actor handle);
-// `metrics` must outlive the server. Handlers run on httplib's threads; each makes its request
+// `metrics` and `log` (for the writer's fsync figures) must outlive the server. Handlers run on httplib's threads; each makes its request
 // through its own scoped_actor.
 void install_http_api(httplib::Server& server, caf::actor_system& sys, const caf::actor& admin,
-                      const runtime_metrics& metrics, http_api_options opts);
+                      const runtime_metrics& metrics, const store::event_log& log,
+                      http_api_options opts);
 
 } // namespace almanac::tools

@@ -1,5 +1,7 @@
 #include "store/detail/group_commit.hpp"
 
+#include <chrono>
+
 #include "store/detail/keys.hpp"
 
 #include <rocksdb/write_batch.h>
@@ -209,9 +211,16 @@ void group_commit::commit(std::vector<pending_append>& group) {
   if (any) {
     // Kept in meta so the highest position survives a purge of the last events.
     batch.Put(cfs_.meta, meta_highest_position, u64_key(position));
+    auto started = std::chrono::steady_clock::now();
     auto st = from_rocksdb(db_->Write(write_options_, &batch), "appending a group of "
                                                                  + std::to_string(group.size())
                                                                  + " appends");
+    writes_.fetch_add(1, std::memory_order_relaxed);
+    write_us_.fetch_add(static_cast<std::uint64_t>(
+                          std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - started)
+                            .count()),
+                        std::memory_order_relaxed);
     if (st) {
       highest_position_ = position;
       for (auto& [job, seq] : tentative)

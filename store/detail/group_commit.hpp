@@ -8,6 +8,7 @@
 
 #include <rocksdb/db.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -52,6 +53,10 @@ public:
   // Refuses new appends, drains the queue and joins the writer. Idempotent.
   void stop();
 
+  // Group writes so far and the time they took (WriteBatch plus fsync). Thread-safe.
+  std::uint64_t writes() const noexcept { return writes_.load(std::memory_order_relaxed); }
+  std::uint64_t write_us() const noexcept { return write_us_.load(std::memory_order_relaxed); }
+
 private:
   void run();
   void commit(std::vector<pending_append>& group);
@@ -75,6 +80,9 @@ private:
   // for a million active jobs), never evicted: a conflict check must not cost a read.
   std::uint64_t highest_position_;
   std::unordered_map<job_id, std::uint64_t> highest_seq_;
+
+  std::atomic<std::uint64_t> writes_{0};
+  std::atomic<std::uint64_t> write_us_{0};
 
   std::thread thread_;
 };

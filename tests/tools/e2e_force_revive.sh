@@ -91,6 +91,10 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d 'not json' "$HTTP/api/j
 [[ $code == 400 ]] || fail "non-JSON body: expected 400, got $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$HTTP/api/jobs/0000000000000bad")
 [[ $code == 404 ]] || fail "unknown job: expected 404, got $code"
+step "GET /metrics reports failed runs and the log writer's fsync time"
+curl -s "$HTTP/metrics" >"$T/metrics.txt"
+grep -Eq '^almanac_runs_total\{outcome="failed"\} [1-9]' "$T/metrics.txt" || fail "no failed runs in /metrics"
+grep -Eq '^almanac_log_write_seconds_total [0-9.e-]+$' "$T/metrics.txt" || fail "no fsync time in /metrics"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -d '{}' "$HTTP/api/jobs/$JOB")
 [[ $code == 405 ]] || fail "wrong method: expected 405, got $code"
 
