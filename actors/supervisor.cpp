@@ -324,6 +324,40 @@ caf::result<job_state> forward(pointer self, const std::string& job, command cmd
   return self->delegate(self->state.jobs.at(*id).actor, job_command{std::move(cmd)});
 }
 
+// A job for history queries: a live job by id or name, or the id of a deleted one (its audit
+// trail and runs outlive it).
+result<job_id> resolve_history(const supervisor_state& st, const std::string& text) {
+  auto id = resolve(st, text);
+  if (id)
+    return id;
+  if (auto parsed = parse_job_id(text))
+    return *parsed;
+  return id;
+}
+
+// Answers a history query from the stored projections once the projector has caught up with
+// everything appended before the query, so a caller reads its own writes.
+template <class Page, class Read>
+caf::typed_response_promise<Page> read_history(pointer self, Read read) {
+  auto rp = self->make_response_promise<Page>();
+  auto answer_now = [=]() mutable {
+    Page page;
+    auto s = read(*self->state.ctx->log, page);
+    if (!s.ok())
+      rp.deliver(to_caf_error(store::to_error(s)));
+    else
+      rp.deliver(std::move(page));
+  };
+  if (!self->state.projector) {
+    answer_now();
+    return rp;
+  }
+  self->request(self->state.projector, caf::infinite, sync_atom::value)
+    .then([=](std::uint64_t) mutable { answer_now(); },
+          [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 health_report health(pointer self) {
   auto& st = self->state;
   auto now = now_of(self);
@@ -545,60 +579,23 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
     [=](audit_request& req) -> caf::result<audit_page> {
       std::optional<job_id> job;
       if (!req.job.empty()) {
-        auto id = resolve(self->state, req.job);
-        if (!id) {
-          // The audit trail outlives the job: a deleted job's id still finds its entries.
-          auto parsed = parse_job_id(req.job);
-          if (!parsed)
-            return to_caf_error(id.err());
-          id = *parsed;
-        }
+        auto id = resolve_history(self->state, req.job);
+        if (!id)
+          return to_caf_error(id.err());
         job = *id;
       }
-      auto rp = self->make_response_promise<audit_page>();
-      auto read = [=]() mutable {
-        audit_page page;
-        auto s = read_audit(*self->state.ctx->log, job, req.limit, req.before, page.entries);
-        if (!s.ok())
-          rp.deliver(to_caf_error(store::to_error(s)));
-        else
-          rp.deliver(std::move(page));
-      };
-      if (!self->state.projector) {
-        read();
-        return rp;
-      }
-      self->request(self->state.projector, caf::infinite, sync_atom::value)
-        .then([=](std::uint64_t) mutable { read(); },
-              [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
+      return read_history<audit_page>(self, [=](const store::event_log& log, audit_page& page) {
+        return read_audit(log, job, req.limit, req.before, page.entries);
+      });
     },
     [=](runs_request& req) -> caf::result<run_page> {
-      auto id = resolve(self->state, req.job);
-      if (!id) {
-        auto parsed = parse_job_id(req.job);
-        if (!parsed)
-          return to_caf_error(id.err());
-        id = *parsed;
-      }
-      auto job = *id;
-      auto rp = self->make_response_promise<run_page>();
-      auto read = [=]() mutable {
-        run_page page;
-        auto s = read_runs(*self->state.ctx->log, job, req.limit, page.runs);
-        if (!s.ok())
-          rp.deliver(to_caf_error(store::to_error(s)));
-        else
-          rp.deliver(std::move(page));
-      };
-      if (!self->state.projector) {
-        read();
-        return rp;
-      }
-      self->request(self->state.projector, caf::infinite, sync_atom::value)
-        .then([=](std::uint64_t) mutable { read(); },
-              [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
-      return rp;
+      auto job = resolve_history(self->state, req.job);
+      if (!job)
+        return to_caf_error(job.err());
+      return read_history<run_page>(self, [=, id = *job](const store::event_log& log,
+                                                         run_page& page) {
+        return read_runs(log, id, req.limit, page.runs);
+      });
     },
     [=](preview_request& req) -> caf::result<preview_result> {
       if (req.count > 1000)

@@ -70,10 +70,7 @@ TEST_CASE("misfire skip records the missed fire and waits for the next one", "[a
   p.misfire = misfire_policy::skip;
   auto job = f.create("skipper", every_schedule{1min, {}, {}}, p);
   REQUIRE(job.ok());
-  f.sched->stop(0s);
-  f.sched.reset();
-  f.clk.advance(1h);
-  f.start();
+  f.restart_after(1h);
   f.sched->check_timers();
   auto s = f.until(id_of(*job), [&](const job_state& x) { return *x.next_run_at > f.clk.now(); });
   CHECK(s.runs_started == 0);
@@ -89,10 +86,7 @@ TEST_CASE("misfire fire_once runs one late fire then follows the schedule", "[ac
   runtime_fixture f;
   auto job = f.create("once-late", every_schedule{1min, {}, {}});
   REQUIRE(job.ok());
-  f.sched->stop(0s);
-  f.sched.reset();
-  f.clk.advance(1h);
-  f.start();
+  f.restart_after(1h);
   // Overdue jobs are spread over the stagger window: move past it.
   f.clk.advance(runtime_settings{}.recovery_stagger);
   f.sched->check_timers();
@@ -108,10 +102,7 @@ TEST_CASE("misfire catch_up runs each missed fire up to the limit", "[actors]") 
   p.catch_up_limit = 5;
   auto job = f.create("catcher", every_schedule{1min, {}, {}}, p);
   REQUIRE(job.ok());
-  f.sched->stop(0s);
-  f.sched.reset();
-  f.clk.advance(1h);
-  f.start();
+  f.restart_after(1h);
   f.clk.advance(runtime_settings{}.recovery_stagger);
   f.sched->check_timers();
   auto s = f.until(id_of(*job), [&](const job_state& x) {
@@ -142,11 +133,9 @@ TEST_CASE("a failed job stays failed and a paused job stays paused across restar
 
 TEST_CASE("snapshots keep recovery exact as logs grow", "[actors]") {
   runtime_fixture f;
-  f.sched->stop(0s);
-  f.sched.reset();
   runtime_settings settings;
   settings.snapshot_every = 4;
-  f.start(settings);
+  f.restart_after(0s, settings);
   auto job = f.create("busy", every_schedule{1min, {}, {}});
   REQUIRE(job.ok());
   for (int i = 0; i < 9; ++i)

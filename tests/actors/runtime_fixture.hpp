@@ -137,6 +137,24 @@ struct runtime_fixture {
     }
   }
 
+  // Waits (at most 10 s) for other threads' work to make `pred` true.
+  static void wait_until(const std::function<bool()>& pred) {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!pred()) {
+      REQUIRE(std::chrono::steady_clock::now() < deadline);
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+
+  // Stops the scheduler as a crash would leave it (runs in flight stay in flight), lets
+  // `downtime` pass, and starts it again with `settings`.
+  void restart_after(duration downtime, runtime_settings settings = {}) {
+    sched->stop(0s);
+    sched.reset();
+    clk.advance(downtime);
+    start(settings);
+  }
+
   // Moves the clock to the job's next fire, lets the timer fire, and waits until that run has
   // finished (or, with wait_finish false, started).
   job_state fire(const std::string& job, bool wait_finish = true) {

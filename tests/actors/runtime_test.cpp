@@ -128,11 +128,7 @@ TEST_CASE("an at job runs once and is completed then deleted when asked", "[acto
   auto id = id_of(*job);
   f.clk.advance(5min);
   f.sched->check_timers();
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (f.ask<job_state>(get_request{id}).ok()) {
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(1ms);
-  }
+  f.wait_until([&] { return !(f.ask<job_state>(get_request{id}).ok()); });
   CHECK(f.run_count() == 1);
   auto log = f.log_of(job->id);
   CHECK(find_event<job_completed>(log) != nullptr);
@@ -230,11 +226,7 @@ TEST_CASE("jobs of one concurrency group never run at the same time", "[actors]"
   }
   f.clk.advance(1min);
   f.sched->check_timers();
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (done < 4) {
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(1ms);
-  }
+  f.wait_until([&] { return !(done < 4); });
   CHECK(most == 1);
 }
 
@@ -248,11 +240,7 @@ TEST_CASE("a job actor killed on purpose is respawned with its state", "[actors]
   auto actor = f.sched->job_actor_of(job->id);
   REQUIRE(actor);
   caf::anon_send_exit(actor, caf::exit_reason::kill);
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (f.sched->job_actor_of(job->id) == actor) {
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(1ms);
-  }
+  f.wait_until([&] { return !(f.sched->job_actor_of(job->id) == actor); });
   auto after = f.get(id);
   CHECK(after.seq == before.seq);
   CHECK(after.status == job_status::paused);
@@ -332,11 +320,9 @@ TEST_CASE("an actor registered as a handler answers each run with its run key", 
 
 TEST_CASE("the global limit caps how many runs are in flight at once", "[actors]") {
   runtime_fixture f;
-  f.sched->stop(0s);
-  f.sched.reset();
   runtime_settings settings;
   settings.max_concurrent_runs = 2;
-  f.start(settings);
+  f.restart_after(0s, settings);
   std::atomic<int> running{0};
   std::atomic<int> most{0};
   std::atomic<int> done{0};
@@ -355,11 +341,7 @@ TEST_CASE("the global limit caps how many runs are in flight at once", "[actors]
               .ok());
   f.clk.advance(1min);
   f.sched->check_timers();
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (done < 6) {
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(1ms);
-  }
+  f.wait_until([&] { return !(done < 6); });
   CHECK(most == 2);
 }
 
@@ -383,20 +365,14 @@ TEST_CASE("a run past its timeout is cancelled and recorded failed with reason t
   auto s = f.until(id, [](const job_state& x) { return x.in_flight.empty(); });
   CHECK_THAT(s.last_error, Catch::Contains("timeout"));
   CHECK(s.consecutive_errors == 1);
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!saw_cancel) {
-    REQUIRE(std::chrono::steady_clock::now() < deadline);
-    std::this_thread::sleep_for(1ms);
-  }
+  f.wait_until([&] { return !(!saw_cancel); });
 }
 
 TEST_CASE("health raises the fleet alert when many jobs fail within the window", "[actors]") {
   runtime_fixture f;
-  f.sched->stop(0s);
-  f.sched.reset();
   runtime_settings settings;
   settings.fleet_alert_failures = 3;
-  f.start(settings);
+  f.restart_after(0s, settings);
   f.fail_runs = true;
   job_policies p;
   p.max_consecutive_errors = 1;
