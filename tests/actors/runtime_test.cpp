@@ -17,6 +17,25 @@ const T* find_event(const std::vector<event>& log) {
   return nullptr;
 }
 
+// A handler that records how many of its runs overlap at most.
+struct overlap_probe {
+  std::atomic<int> running{0};
+  std::atomic<int> most{0};
+  std::atomic<int> done{0};
+
+  handler make() {
+    return [this](const run_context&) {
+      auto now = ++running;
+      int prev = most.load();
+      while (now > prev && !most.compare_exchange_weak(prev, now)) {
+      }
+      std::this_thread::sleep_for(20ms);
+      --running;
+      ++done;
+    };
+  }
+};
+
 bool has_action(const std::vector<audit_entry>& trail, std::string_view action) {
   for (const auto& a : trail)
     if (a.action == action)
@@ -203,18 +222,8 @@ TEST_CASE("a run with no registered handler fails with a message naming it", "[a
 
 TEST_CASE("jobs of one concurrency group never run at the same time", "[actors]") {
   runtime_fixture f;
-  std::atomic<int> running{0};
-  std::atomic<int> most{0};
-  std::atomic<int> done{0};
-  f.sched->register_handler("tracked", [&](const run_context&) {
-    auto now = ++running;
-    int prev = most.load();
-    while (now > prev && !most.compare_exchange_weak(prev, now)) {
-    }
-    std::this_thread::sleep_for(20ms);
-    --running;
-    ++done;
-  });
+  overlap_probe probe;
+  f.sched->register_handler("tracked", probe.make());
   job_policies p;
   p.group = "billing";
   std::vector<std::string> ids;
@@ -226,8 +235,8 @@ TEST_CASE("jobs of one concurrency group never run at the same time", "[actors]"
   }
   f.clk.advance(1min);
   f.sched->check_timers();
-  f.wait_until([&] { return !(done < 4); });
-  CHECK(most == 1);
+  f.wait_until([&] { return probe.done == 4; });
+  CHECK(probe.most == 1);
 }
 
 TEST_CASE("a job actor killed on purpose is respawned with its state", "[actors]") {
@@ -323,26 +332,16 @@ TEST_CASE("the global limit caps how many runs are in flight at once", "[actors]
   runtime_settings settings;
   settings.max_concurrent_runs = 2;
   f.restart_after(0s, settings);
-  std::atomic<int> running{0};
-  std::atomic<int> most{0};
-  std::atomic<int> done{0};
-  f.sched->register_handler("tracked", [&](const run_context&) {
-    auto now = ++running;
-    int prev = most.load();
-    while (now > prev && !most.compare_exchange_weak(prev, now)) {
-    }
-    std::this_thread::sleep_for(10ms);
-    --running;
-    ++done;
-  });
+  overlap_probe probe;
+  f.sched->register_handler("tracked", probe.make());
   for (int i = 0; i < 6; ++i)
     REQUIRE(f.create("limited" + std::to_string(i), every_schedule{1min, {}, {}}, {},
                      handler_target{"tracked", ""})
               .ok());
   f.clk.advance(1min);
   f.sched->check_timers();
-  f.wait_until([&] { return !(done < 6); });
-  CHECK(most == 2);
+  f.wait_until([&] { return probe.done == 6; });
+  CHECK(probe.most == 2);
 }
 
 TEST_CASE("a run past its timeout is cancelled and recorded failed with reason timeout", "[actors]") {
