@@ -15,6 +15,50 @@
 #include <streambuf>
 
 namespace almanac {
+namespace {
+
+// The input being decoded on this thread, so that the size check below knows how much is left.
+thread_local std::streambuf* decoding = nullptr;
+
+struct decoding_scope {
+  explicit decoding_scope(std::streambuf* buf) : previous(decoding) { decoding = buf; }
+  ~decoding_scope() { decoding = previous; }
+  decoding_scope(const decoding_scope&) = delete;
+  decoding_scope& operator=(const decoding_scope&) = delete;
+  std::streambuf* previous;
+};
+
+} // namespace
+} // namespace almanac
+
+namespace cereal {
+
+// cereal reads a string's, vector's or map's element count and resizes before reading the
+// elements, so a corrupt count made the decoder allocate whatever it said (fuzz/decoder_fuzz.cpp
+// found a flipped length asking for 8 EiB; a peer's admin message could do the same). Every
+// element of Almanac's containers takes at least one byte, so a count above the bytes left is
+// corrupt: refused here, before anything is allocated. Being a non-template, this overload wins
+// over cereal's template serialize of SizeTag<T>; it must precede the loaders' instantiation.
+static void serialize(PortableBinaryInputArchive& ar, SizeTag<std::uint64_t&>& t) {
+  ar(t.size);
+  if (auto* in = almanac::decoding; in && t.size > static_cast<std::uint64_t>(in->in_avail()))
+    throw Exception("a length of " + std::to_string(t.size) + " exceeds the " +
+                    std::to_string(in->in_avail()) + " bytes left");
+}
+
+// A bool is one byte on disk; any value but 0 and 1 is corruption, and copying it into a bool
+// as cereal does is undefined behaviour (UBSan in fuzz/decoder_fuzz.cpp: "load of value 128").
+static void load(PortableBinaryInputArchive& ar, bool& b) {
+  std::uint8_t v = 0;
+  ar(v);
+  if (v > 1)
+    throw Exception("a boolean byte of " + std::to_string(v));
+  b = v == 1;
+}
+
+} // namespace cereal
+
+namespace almanac {
 
 // --- cereal serializers --------------------------------------------------------------------------
 
@@ -343,6 +387,7 @@ result<event> decode_event(std::string_view bytes) {
                                         | static_cast<std::uint8_t>(bytes[2]) << 8);
   event e;
   view_buf buf{bytes.substr(3)};
+  decoding_scope scope{&buf};
   std::istream in(&buf);
   try {
     cereal::PortableBinaryInputArchive ar(in);
@@ -392,6 +437,7 @@ result<job_state> decode_state(std::string_view bytes) {
                                       " is newer than this build's");
   job_state s;
   view_buf buf{bytes.substr(2)};
+  decoding_scope scope{&buf};
   std::istream in(&buf);
   try {
     cereal::PortableBinaryInputArchive ar(in);
