@@ -624,7 +624,10 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
       auto& st = self->state;
       if (t.epoch != 0 && t.epoch != st.epoch)
         return;
-      if (t.epoch != 0)
+      // A wake-up that is due by the clock no longer guards anything, even when its delayed
+      // message has not arrived yet (an explicit check, or a clock that moved on its own):
+      // forget it so the next earliest deadline gets a wake-up of its own.
+      if (t.epoch != 0 || (st.armed_for && *st.armed_for <= now_of(self)))
         st.armed_for.reset();
       on_tick(self);
     },
