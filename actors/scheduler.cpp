@@ -32,8 +32,12 @@ result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
   auto p = std::make_unique<impl>(impl{sys, {}, {}, {}, {}, {}, {}, {}, false, 0});
   store::open_options o;
   o.sync = opts.durability;
-  if (auto s = store::event_log::open(opts.data_dir, o, p->log); !s.ok())
-    return store::to_error(s);
+  if (auto s = store::event_log::open(opts.data_dir, o, p->log); !s.ok()) {
+    auto err = store::to_error(s);
+    if (err.code == errc::corrupt_event)
+      err.message += " (run almanac-replay verify on the data directory for a full report)";
+    return err;
+  }
   p->exec = std::make_unique<executor>(opts.executor);
   p->ctx = std::make_shared<runtime_context>();
   p->ctx->log = p->log.get();

@@ -11,6 +11,8 @@
 #include <rocksdb/table.h>
 
 #include <cerrno>
+#include <cstdarg>
+#include <cstdio>
 #include <cstring>
 #include <fcntl.h>
 #include <future>
@@ -24,6 +26,19 @@ namespace almanac::store {
 using namespace detail;
 
 namespace {
+
+// Forwards RocksDB's warnings and errors to stderr, where the daemon's own log lines go.
+class stderr_logger final : public rocksdb::Logger {
+public:
+  stderr_logger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    char line[1024];
+    std::vsnprintf(line, sizeof line, format, ap);
+    std::fprintf(stderr, "rocksdb: %s\n", line);
+  }
+};
+
 
 // `job_prefix`: keys start with a job id (streams, snapshots), so one stream is one prefix.
 rocksdb::ColumnFamilyOptions cf_options(const std::shared_ptr<rocksdb::Cache>& cache,
@@ -214,6 +229,9 @@ status event_log::open(const std::filesystem::path& dir, const open_options& opt
   dbo.max_open_files = -1;
   dbo.max_background_jobs = 2;
   dbo.keep_log_file_num = 4;
+  // RocksDB's info LOG goes to stderr (warnings and worse), not into the data directory: on a
+  // full disk a failed LOG write makes Debian's librocksdb abort on the next line.
+  dbo.info_log = std::make_shared<stderr_logger>();
   auto descs = descriptors(opts);
   rocksdb::Status rst;
   switch (opts.mode) {
@@ -254,7 +272,8 @@ status event_log::open(const std::filesystem::path& dir, const open_options& opt
       release(*p);
       return st;
     }
-    p->writer = std::make_unique<group_commit>(p->db, cfs, opts.sync, opts.max_queued_events,
+    p->gate = std::make_unique<write_gate>(p->db);
+    p->writer = std::make_unique<group_commit>(*p->gate, cfs, opts.sync, opts.max_queued_events,
                                                opts.max_group_events, position);
   }
   out.reset(new event_log(std::move(p)));
@@ -356,8 +375,9 @@ status event_log::scan_stream_moving(job_id job, std::uint64_t from_seq, std::ui
       break;
     auto decoded = decode_event({it->value().data(), it->value().size()});
     if (!decoded)
-      return status::corruption("job " + to_string(job) + " seq " + std::to_string(seq)
-                                + " does not decode: " + decoded.err().message);
+      return status::undecodable(decoded.err(), "job " + to_string(job) + " seq "
+                                                       + std::to_string(seq) + " does not decode: "
+                                                       + decoded.err().message);
     if (decoded->env.job != job || decoded->env.seq != seq)
       return status::corruption("job " + to_string(job) + " seq " + std::to_string(seq)
                                 + " holds an event of job " + to_string(decoded->env.job)
@@ -402,9 +422,10 @@ status event_log::read_all(
     auto seq = get_u64(value, 8);
     auto decoded = decode_event(value.substr(16));
     if (!decoded)
-      return status::corruption("position " + std::to_string(position) + " (job "
-                                + to_string(job) + " seq " + std::to_string(seq)
-                                + ") does not decode: " + decoded.err().message);
+      return status::undecodable(decoded.err(), "position " + std::to_string(position)
+                                                    + " (job " + to_string(job) + " seq "
+                                                    + std::to_string(seq) + ") does not decode: "
+                                                    + decoded.err().message);
     if (decoded->env.job != job || decoded->env.seq != seq)
       return status::corruption("position " + std::to_string(position) + " names job "
                                 + to_string(job) + " seq " + std::to_string(seq)

@@ -63,8 +63,8 @@ status event_log::write_projections(const projection_batch& batch) {
         break;
     }
   }
-  return from_rocksdb(impl_->db->Write(impl_->write_options(), &wb),
-                      "writing " + std::to_string(batch.size()) + " projection entries");
+  return impl_->gate->write(impl_->write_options(), &wb,
+                            "writing " + std::to_string(batch.size()) + " projection entries");
 }
 
 status event_log::read_checkpoint(std::string_view projection, std::uint64_t& position) const {
@@ -148,8 +148,8 @@ status event_log::drop_projection(std::string_view projection) {
   // The name is at most 200 bytes after a length byte, so the prefix has a successor.
   wb.DeleteRange(impl_->projections, prefix, prefix_successor(prefix));
   wb.Delete(impl_->checkpoints, projection);
-  return from_rocksdb(impl_->db->Write(impl_->write_options(), &wb),
-                      "dropping projection " + std::string{projection});
+  return impl_->gate->write(impl_->write_options(), &wb,
+                            "dropping projection " + std::string{projection});
 }
 
 } // namespace almanac::store

@@ -69,8 +69,8 @@ status event_log::purge_deleted(instant now, duration retention, std::uint64_t* 
   }
   rocksdb::WriteOptions wo;
   wo.sync = impl_->opts.sync == durability::sync;
-  if (auto st = from_rocksdb(db->Write(wo, &batch), "purging " + std::to_string(due.size())
-                                                      + " deleted streams");
+  if (auto st = impl_->gate->write(wo, &batch,
+                                   "purging " + std::to_string(due.size()) + " deleted streams");
       !st)
     return st;
   if (purged)

@@ -34,8 +34,7 @@ status event_log::save_snapshot(job_id job, const job_state& state) {
   // No fsync: a lost snapshot only means a longer replay (see the contract).
   rocksdb::WriteOptions wo;
   wo.sync = false;
-  return from_rocksdb(impl_->db->Write(wo, &batch), "saving the snapshot of job "
-                                                      + to_string(job));
+  return impl_->gate->write(wo, &batch, "saving the snapshot of job " + to_string(job));
 }
 
 status event_log::load_latest_snapshot(job_id job, loaded_snapshot& out) const {
@@ -146,8 +145,10 @@ status event_log::load_jobs(
       auto seq = get_u64(key, 8);
       auto decoded = decode_event({it->value().data(), it->value().size()});
       if (!decoded)
-        return status::corruption("job " + to_string(job) + " seq " + std::to_string(seq)
-                                  + " does not decode: " + decoded.err().message);
+        return status::undecodable(decoded.err(), "job " + to_string(job) + " seq "
+                                                         + std::to_string(seq)
+                                                         + " does not decode: "
+                                                         + decoded.err().message);
       if (decoded->env.job != job || decoded->env.seq != seq)
         return status::corruption("job " + to_string(job) + " seq " + std::to_string(seq)
                                   + " holds an event of job " + to_string(decoded->env.job)

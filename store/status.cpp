@@ -14,6 +14,7 @@ std::string_view to_string(status::code c) noexcept {
     case code::invalid_argument: return "invalid_argument";
     case code::newer_format: return "newer_format";
     case code::unavailable: return "unavailable";
+    case code::unknown_event: return "unknown_event";
   }
   return "unknown";
 }
@@ -37,6 +38,7 @@ error to_error(const status& st) {
     case code::corruption: return error{errc::corrupt_event, st.message()};
     case code::newer_format: return error{errc::newer_format, st.message()};
     case code::unavailable: return error{errc::unavailable, st.message()};
+    case code::unknown_event: return error{errc::unknown_event, st.message()};
     case code::not_found: return error{errc::not_found, st.message()};
     case code::invalid_argument: return error{errc::invalid_input, st.message()};
     case code::io_error:

@@ -32,6 +32,8 @@ public:
     newer_format,
     // The log is closing or closed.
     unavailable,
+    // An event of a type this build does not know: upgrade, or quarantine the job.
+    unknown_event,
   };
 
   status() = default;
@@ -46,6 +48,16 @@ public:
   }
   static status newer_format(std::string msg) { return {code::newer_format, std::move(msg)}; }
   static status unavailable(std::string msg) { return {code::unavailable, std::move(msg)}; }
+  static status unknown_event(std::string msg) { return {code::unknown_event, std::move(msg)}; }
+  // Stored bytes that the codec refused, keeping why: an unknown type or a newer format version
+  // is not corruption, and the operator's remedy differs (upgrade, quarantine).
+  static status undecodable(const error& decode_error, std::string msg) {
+    switch (decode_error.code) {
+      case errc::unknown_event: return unknown_event(std::move(msg));
+      case errc::newer_format: return newer_format(std::move(msg));
+      default: return corruption(std::move(msg));
+    }
+  }
 
   bool ok() const noexcept { return code_ == code::ok; }
   bool is_ok() const noexcept { return ok(); }
@@ -71,7 +83,7 @@ private:
 std::string_view to_string(status::code c) noexcept;
 
 // The errc of a failed status, for the actor boundary: conflict -> errc::conflict, corruption ->
-// errc::corrupt_event, newer_format -> errc::newer_format, unavailable -> errc::unavailable,
+// errc::corrupt_event, newer_format -> errc::newer_format, unknown_event -> errc::unknown_event, unavailable -> errc::unavailable,
 // not_found -> errc::not_found, invalid_argument -> errc::invalid_input, everything else ->
 // errc::storage_error. The message is kept. An ok status maps to errc::none.
 error to_error(const status& st);

@@ -77,10 +77,11 @@ status read_highest_position(rocksdb::DB* db, const column_families& cfs, std::u
   return status{};
 }
 
-group_commit::group_commit(rocksdb::DB* db, column_families cfs, durability sync,
+group_commit::group_commit(write_gate& gate, column_families cfs, durability sync,
                            std::size_t max_queued, std::size_t max_group,
                            std::uint64_t highest_position)
-  : db_(db),
+  : db_(gate.db()),
+    gate_(gate),
     cfs_(cfs),
     max_queued_(max_queued == 0 ? 1 : max_queued),
     max_group_(max_group == 0 ? 1 : max_group),
@@ -212,9 +213,8 @@ void group_commit::commit(std::vector<pending_append>& group) {
     // Kept in meta so the highest position survives a purge of the last events.
     batch.Put(cfs_.meta, meta_highest_position, u64_key(position));
     auto started = std::chrono::steady_clock::now();
-    auto st = from_rocksdb(db_->Write(write_options_, &batch), "appending a group of "
-                                                                 + std::to_string(group.size())
-                                                                 + " appends");
+    auto st = gate_.write(write_options_, &batch,
+                          "appending a group of " + std::to_string(group.size()) + " appends");
     writes_.fetch_add(1, std::memory_order_relaxed);
     write_us_.fetch_add(static_cast<std::uint64_t>(
                           std::chrono::duration_cast<std::chrono::microseconds>(

@@ -4,6 +4,7 @@
 // costs no read per append. Conflicts are decided per append: a stale one is refused alone.
 #pragma once
 
+#include "store/detail/write_gate.hpp"
 #include "store/event_log.hpp"
 
 #include <rocksdb/db.h>
@@ -42,7 +43,7 @@ struct column_families {
 class group_commit {
 public:
   // `highest_position`: the highest position assigned so far (loaded at open).
-  group_commit(rocksdb::DB* db, column_families cfs, durability sync, std::size_t max_queued,
+  group_commit(write_gate& gate, column_families cfs, durability sync, std::size_t max_queued,
                std::size_t max_group, std::uint64_t highest_position);
   ~group_commit();
 
@@ -64,6 +65,7 @@ private:
   status highest_seq(job_id job, std::uint64_t& out);
 
   rocksdb::DB* db_;
+  write_gate& gate_;
   column_families cfs_;
   rocksdb::WriteOptions write_options_;
   std::size_t max_queued_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "store/detail/group_commit.hpp"
+#include "store/detail/write_gate.hpp"
 #include "store/event_log.hpp"
 
 #include <rocksdb/db.h>
@@ -27,6 +28,8 @@ struct event_log::impl {
   rocksdb::ColumnFamilyHandle* meta = nullptr;
   // flock()ed for a read-write instance; -1 otherwise.
   int lock_fd = -1;
+  // Every write after open goes through the gate (read-write instances only).
+  std::unique_ptr<detail::write_gate> gate;
   std::unique_ptr<detail::group_commit> writer;
   std::mutex close_mtx;
   bool closed = false;

@@ -2,10 +2,6 @@
 // be dropped silently: either the scheduler refuses to start with a message naming the damaged
 // file and pointing the operator to `almanac-replay verify`, or it starts (the damage is in data
 // start-up does not read) and verify reports the file.
-//
-// Known bug (the [!mayfail] test below): damage found while the log opens (the MANIFEST, the
-// meta and global tables) is reported without the pointer to `almanac-replay verify`; only
-// damage found by recovery's scan of the streams carries it.
 #include "reliability_fixture.hpp"
 
 namespace almanac::reliability {
@@ -98,10 +94,8 @@ TEST_CASE("a flipped byte in the MANIFEST stops start-up with the file named", "
   CHECK(contains(s.err().message, manifest.filename().string()));
 }
 
-// Fails today: event_log::open's errors reach scheduler::start (actors/scheduler.cpp, the
-// `return store::to_error(s)` after event_log::open) without the hint that recovery adds.
 TEST_CASE("damage found while the log opens points the operator to almanac-replay verify",
-          "[reliability][!mayfail]") {
+          "[reliability]") {
   temp_dir pristine;
   make_log(pristine.data());
   std::vector<std::filesystem::path> damaged;

@@ -2,10 +2,8 @@
 // after a downgrade. Start-up must not skip it (the job's state would silently be wrong): it
 // fails, naming the job and the sequence. Started with quarantine, the scheduler leaves that job
 // out, runs the others, and health names the quarantined job.
-//
-// Known bug (the [!mayfail] test below): the refusal's code is corrupt_event whatever the cause,
-// because the store turns every decode error into status::corruption (store/event_log.cpp, the
-// "does not decode" branches of the stream readers), so unknown_event and newer_format are lost.
+// The refusal carries the cause's own code (unknown_event, newer_format), since the remedy
+// differs from that of corruption.
 #include "reliability_fixture.hpp"
 
 #include <thread>
@@ -64,7 +62,7 @@ TEST_CASE("an unreadable event stops start-up naming job and sequence unless qua
   auto refused = f.try_start(f.dir.data());
   REQUIRE_FALSE(refused.ok());
   INFO(refused.err().message);
-  CHECK((refused.code() == d.expected || refused.code() == errc::corrupt_event));
+  CHECK(refused.code() == d.expected);
   CHECK_THAT(refused.err().message, Catch::Contains(to_string(alpha.id))
                                       && Catch::Contains("seq 2") && Catch::Contains(d.key_word)
                                       && Catch::Contains("quarantine"));
@@ -98,13 +96,12 @@ TEST_CASE("an unreadable event stops start-up naming job and sequence unless qua
   // And it still takes commands, while the quarantined job's log is left as it was.
   CHECK(f.ask<job_state>(pause_request{"beta", "user:alice", ""}).ok());
   std::vector<event> alpha_events;
-  CHECK(f.sched->log().read_stream(alpha.id, 1, alpha_events).is_corruption());
+  CHECK(store::to_error(f.sched->log().read_stream(alpha.id, 1, alpha_events)).code
+        == d.expected);
   CHECK(beta.seq == 1);
 }
 
-// Fails today: see the note at the top of this file.
-TEST_CASE("an unreadable event stops start-up with the errc of its cause",
-          "[reliability][!mayfail]") {
+TEST_CASE("an unreadable event stops start-up with the errc of its cause", "[reliability]") {
   auto d = GENERATE(damage{"an unknown type tag", 1, std::string{"\xe7\x03", 2},
                            errc::unknown_event, "unknown event type tag 999"},
                     damage{"a newer format version", 0, std::string{"\x02", 1},
