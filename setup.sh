@@ -7,6 +7,7 @@ packages=(
   libcaf-dev librocksdb-dev libcereal-dev catch2
   libcctz-dev tzdata nlohmann-json3-dev libcli11-dev libspdlog-dev libcpp-httplib-dev
   libbenchmark-dev curl
+  clang libclang-rt-14-dev
 )
 missing=()
 for p in "${packages[@]}"; do
