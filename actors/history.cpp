@@ -20,16 +20,6 @@ instant from_iso(const json& j, const char* key) {
   return r ? *r : instant{};
 }
 
-std::string_view trigger_name(run_trigger t) {
-  switch (t) {
-    case run_trigger::timer: return "timer";
-    case run_trigger::manual: return "manual";
-    case run_trigger::catch_up: return "catch_up";
-    case run_trigger::retry: return "retry";
-  }
-  return "timer";
-}
-
 std::string next_text(const std::optional<instant>& t) {
   return t ? format_instant(*t) : std::string{"none"};
 }
@@ -212,7 +202,7 @@ history_change history_projector::apply(std::uint64_t position, const event& e) 
       r.run_id = s.run_id;
       r.scheduled_for = s.scheduled_for;
       r.started_at = e.env.recorded_at;
-      r.trigger = std::string{trigger_name(s.trigger)};
+      r.trigger = std::string{to_string(s.trigger)};
       self.open_runs_[e.env.job].push_back(r);
       if (s.trigger == run_trigger::manual)
         add("run_now", job.status, "run " + std::to_string(s.run_id));

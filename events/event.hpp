@@ -131,6 +131,11 @@ struct event {
   event_body body;
 };
 
+// "timer", "manual", "catch_up", "retry"; "overlap", "misfire", "paused": the names in JSON,
+// the audit trail and run history.
+std::string_view to_string(run_trigger t);
+std::string_view to_string(skip_reason r);
+
 // The event's stable name on disk and in tools ("JobRevived").
 std::string_view event_name(const event_body& body);
 

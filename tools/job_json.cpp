@@ -117,25 +117,6 @@ std::string_view overlap_name(overlap_policy p) {
   return "skip";
 }
 
-std::string_view trigger_name(run_trigger t) {
-  switch (t) {
-    case run_trigger::timer: return "timer";
-    case run_trigger::manual: return "manual";
-    case run_trigger::catch_up: return "catch_up";
-    case run_trigger::retry: return "retry";
-  }
-  return "timer";
-}
-
-std::string_view skip_name(skip_reason r) {
-  switch (r) {
-    case skip_reason::overlap: return "overlap";
-    case skip_reason::misfire: return "misfire";
-    case skip_reason::paused: return "paused";
-  }
-  return "overlap";
-}
-
 schedule read_schedule(const json& j, const std::string& where) {
   object_with(j, where, {"kind", "at", "every", "cron", "tz", "anchor", "mode"});
   auto kind = get_string(required(j, where, "kind"), join(where, "kind"));
@@ -395,7 +376,7 @@ json job_to_json(const job_state& s) {
     in_flight.push_back({{"run_id", r.run_id},
                          {"scheduled_for", iso(r.scheduled_for)},
                          {"started_at", iso(r.started_at)},
-                         {"trigger", trigger_name(r.trigger)}});
+                         {"trigger", to_string(r.trigger)}});
   return {{"id", to_string(s.id)},
           {"name", s.name},
           {"status", s.deleted ? std::string_view{"deleted"} : to_string(s.status)},
@@ -515,7 +496,7 @@ json event_to_json(std::uint64_t position, const event& e) {
     void operator()(const run_started& r) const {
       j["run_id"] = r.run_id;
       j["scheduled_for"] = iso(r.scheduled_for);
-      j["trigger"] = trigger_name(r.trigger);
+      j["trigger"] = to_string(r.trigger);
       j["next_run_at"] = instant_or_null(r.next_run_at);
     }
     void operator()(const run_succeeded& r) const {
@@ -534,7 +515,7 @@ json event_to_json(std::uint64_t position, const event& e) {
     }
     void operator()(const run_skipped& r) const {
       j["scheduled_for"] = iso(r.scheduled_for);
-      j["reason"] = skip_name(r.reason);
+      j["reason"] = to_string(r.reason);
       j["next_run_at"] = instant_or_null(r.next_run_at);
     }
     void operator()(const run_queued& r) const {

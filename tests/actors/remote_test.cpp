@@ -41,7 +41,7 @@ TEST_CASE("the admin actor works the same from another node", "[actors]") {
   node server;
   node client;
   scheduler_options opts;
-  opts.data_dir = dir.path;
+  opts.data_dir = dir.data();
   opts.durability = store::durability::none;
   opts.clk = &clk;
   auto sched = scheduler::start(server.sys, opts);

@@ -7,6 +7,7 @@
 #include <almanac/caf_error.hpp>
 
 #include "schedule/time_text.hpp"
+#include "tests/common/temp_dir.hpp"
 #include "actors/projector.hpp"
 #include "store/event_log.hpp"
 
@@ -30,18 +31,6 @@ inline instant at(std::string_view iso) {
   return *r;
 }
 
-struct temp_dir {
-  std::filesystem::path path;
-  temp_dir() {
-    std::random_device rd;
-    path = std::filesystem::temp_directory_path()
-           / ("almanac-actors-" + std::to_string(rd()) + std::to_string(rd()));
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 inline caf::actor_system_config& config_with_types(caf::actor_system_config& cfg) {
   add_message_types(cfg);
@@ -67,7 +56,7 @@ struct runtime_fixture {
 
   void start(runtime_settings settings = {}) {
     scheduler_options opts;
-    opts.data_dir = dir.path;
+    opts.data_dir = dir.data();
     opts.durability = store::durability::none;
     opts.clk = &clk;
     opts.settings = settings;

@@ -422,7 +422,7 @@ TEST_CASE("the audit trail of all jobs pages backwards and survives a rebuild", 
   f.sched.reset();
   {
     std::unique_ptr<store::event_log> log;
-    REQUIRE(store::event_log::open(f.dir.path, {}, log).ok());
+    REQUIRE(store::event_log::open(f.dir.data(), {}, log).ok());
     REQUIRE(project_history(*log, true).ok());
     std::vector<audit_entry> rebuilt;
     REQUIRE(read_audit(*log, std::nullopt, 100, 0, rebuilt).ok());

@@ -4,6 +4,8 @@
 // purpose, and a fingerprint of the whole log to prove that refused requests wrote nothing.
 #pragma once
 
+#include "tests/common/temp_dir.hpp"
+
 #include <almanac/almanac.hpp>
 #include <almanac/caf_error.hpp>
 
@@ -35,26 +37,7 @@ inline instant at(std::string_view iso) {
 
 // A directory under the system temp dir, removed with everything in it. `data()` is where the
 // log goes: created by the log itself, so its mode is the log's choice.
-class temp_dir {
-public:
-  explicit temp_dir(const std::filesystem::path& parent = std::filesystem::temp_directory_path()) {
-    auto pattern = (parent / "almanac-rel-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path data() const { return path_ / "data"; }
-
-private:
-  std::filesystem::path path_;
-};
+using almanac::test::temp_dir;
 
 inline caf::actor_system_config& with_types(caf::actor_system_config& cfg) {
   add_message_types(cfg);

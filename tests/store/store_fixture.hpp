@@ -2,6 +2,8 @@
 // hand, a log opened or failing loudly, and raw RocksDB access for tests that damage the data.
 #pragma once
 
+#include "tests/common/temp_dir.hpp"
+
 #include "store/detail/keys.hpp"
 #include "store/event_log.hpp"
 
@@ -19,28 +21,7 @@ namespace almanac::store::test {
 
 using namespace std::chrono_literals;
 
-// A directory under the system temp dir, unique per test, removed with everything in it.
-class temp_dir {
-public:
-  temp_dir() {
-    auto pattern = (std::filesystem::temp_directory_path() / "almanac-store-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  // The log's own directory inside: created by the log (so its mode is the log's choice).
-  std::filesystem::path data() const { return path_ / "data"; }
-
-private:
-  std::filesystem::path path_;
-};
+using almanac::test::temp_dir;
 
 inline const instant t0 = from_unix_us(1'772'323'200'000'000); // 2026-03-01T00:00:00Z
 
