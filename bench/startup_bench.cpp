@@ -136,6 +136,16 @@ int main(int argc, char** argv) {
   std::printf("RSS: %ld MiB before, %ld MiB after: %.0f bytes per job\n", rss_before / 1024,
               rss_after / 1024,
               static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(jobs));
+  std::uintmax_t dir_bytes = 0;
+  for (auto& f : std::filesystem::recursive_directory_iterator(dir))
+    if (f.is_regular_file())
+      dir_bytes += f.file_size();
+  // The same figures as one JSON object, for bench/run.
+  std::printf("{\"workload\":\"recovery\",\"peer\":\"almanac\",\"n\":%llu,\"events\":%llu,"
+              "\"log_bytes\":%llu,\"read_fold_s\":%.3f,\"live_s\":%.3f,\"bytes_per_job\":%.0f}\n",
+              static_cast<unsigned long long>(jobs), static_cast<unsigned long long>(jobs * events),
+              static_cast<unsigned long long>(dir_bytes), recovered, live,
+              static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(jobs));
   (*sched)->stop(0s);
   std::filesystem::remove_all(dir);
   return h.active == jobs ? 0 : 1;
