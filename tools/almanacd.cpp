@@ -282,6 +282,9 @@ int run_daemon(daemon_options o) {
   admin_ep.port = *published;
 
   httplib::Server server;
+  // httplib writes a response's headers and body separately; with Nagle on, the body waits for
+  // the client's delayed ACK (~40 ms a request on keep-alive connections, issue 6's admin bench).
+  server.set_tcp_nodelay(true);
   std::thread http_thread;
   std::string http_text = "off";
   if (serve_http) {
