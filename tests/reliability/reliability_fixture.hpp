@@ -4,6 +4,7 @@
 // purpose, and a fingerprint of the whole log to prove that refused requests wrote nothing.
 #pragma once
 
+#include "tests/common/raw_db.hpp"
 #include "tests/common/temp_dir.hpp"
 
 #include <almanac/almanac.hpp>
@@ -135,28 +136,8 @@ inline log_fingerprint fingerprint(const store::event_log& log) {
   return out;
 }
 
-// Opens a closed log's directory with plain RocksDB (every column family the store uses) and runs
-// `fn` with the handles in the store's order: default, streams, global, snapshots, projections,
-// checkpoints, meta.
-inline void with_raw_db(
-  const std::filesystem::path& dir,
-  const std::function<void(rocksdb::DB&, std::vector<rocksdb::ColumnFamilyHandle*>&)>& fn) {
-  using namespace store::detail;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (auto name : {std::string_view{rocksdb::kDefaultColumnFamilyName}, cf_streams, cf_global,
-                    cf_snapshots, cf_projections, cf_checkpoints, cf_meta})
-    descs.emplace_back(std::string{name}, rocksdb::ColumnFamilyOptions{});
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  auto st = rocksdb::DB::Open(rocksdb::DBOptions{}, dir.string(), descs, &handles, &db);
-  INFO(st.ToString());
-  REQUIRE(st.ok());
-  fn(*db, handles);
-  for (auto* h : handles)
-    REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-  REQUIRE(db->Close().ok());
-  delete db;
-}
+// Opens a closed log's directory with plain RocksDB: tests/common/raw_db.hpp.
+using almanac::test::with_raw_db;
 
 // The files of `dir` whose names end with `suffix` (".sst", ".log") or start with `prefix`
 // ("MANIFEST-"), sorted by name.

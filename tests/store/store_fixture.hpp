@@ -2,6 +2,7 @@
 // hand, a log opened or failing loudly, and raw RocksDB access for tests that damage the data.
 #pragma once
 
+#include "tests/common/raw_db.hpp"
 #include "tests/common/temp_dir.hpp"
 
 #include "store/detail/keys.hpp"
@@ -78,25 +79,7 @@ inline std::uint64_t highest(const event_log& log, job_id job) {
   return out;
 }
 
-// Opens the closed log's directory with plain RocksDB (every column family) and runs `fn`.
-inline void with_raw_db(const std::filesystem::path& dir,
-                        const std::function<void(rocksdb::DB&,
-                                                 std::vector<rocksdb::ColumnFamilyHandle*>&)>& fn) {
-  using namespace detail;
-  std::vector<rocksdb::ColumnFamilyDescriptor> descs;
-  for (auto name : {std::string_view{rocksdb::kDefaultColumnFamilyName}, cf_streams, cf_global,
-                    cf_snapshots, cf_projections, cf_checkpoints, cf_meta})
-    descs.emplace_back(std::string{name}, rocksdb::ColumnFamilyOptions{});
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* db = nullptr;
-  auto st = rocksdb::DB::Open(rocksdb::DBOptions{}, dir.string(), descs, &handles, &db);
-  INFO(st.ToString());
-  REQUIRE(st.ok());
-  fn(*db, handles);
-  for (auto* h : handles)
-    REQUIRE(db->DestroyColumnFamilyHandle(h).ok());
-  REQUIRE(db->Close().ok());
-  delete db;
-}
+// Opens a closed log's directory with plain RocksDB: tests/common/raw_db.hpp.
+using almanac::test::with_raw_db;
 
 } // namespace almanac::store::test
