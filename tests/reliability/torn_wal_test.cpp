@@ -7,6 +7,7 @@
 // The child half runs in a process of its own (re-executing this binary with a hidden tag),
 // acknowledges admin actions over a pipe, appends a few more without telling, and is killed.
 #include "reliability_fixture.hpp"
+#include "tests/common/spawn_self.hpp"
 
 #include <csignal>
 #include <cstring>
@@ -84,24 +85,10 @@ TEST_CASE("torn wal child acknowledges admin actions until killed", "[.reliabili
 }
 
 pid_t spawn_child(const std::filesystem::path& dir, int write_fd, int read_fd) {
-  std::vector<std::string> env_strings{"ALMANAC_REL_DIR=" + dir.string(),
-                                       "ALMANAC_REL_FD=" + std::to_string(write_fd)};
-  std::vector<char*> envp;
-  for (auto& s : env_strings)
-    envp.push_back(s.data());
-  for (char** e = environ; *e; ++e)
-    envp.push_back(*e);
-  envp.push_back(nullptr);
-  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  std::string tag = "[.reliability_wal_child]";
-  char* argv[] = {self.data(), tag.data(), nullptr};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addclose(&actions, read_fd);
-  pid_t child = 0;
-  REQUIRE(::posix_spawn(&child, self.c_str(), &actions, nullptr, argv, envp.data()) == 0);
-  posix_spawn_file_actions_destroy(&actions);
-  return child;
+  return almanac::test::spawn_self("[.reliability_wal_child]",
+                                   {"ALMANAC_REL_DIR=" + dir.string(),
+                                    "ALMANAC_REL_FD=" + std::to_string(write_fd)},
+                                   read_fd);
 }
 
 TEST_CASE("a torn wal tail after kill 9 keeps every acknowledged admin action",

@@ -2,6 +2,7 @@
 // append, async acknowledgements come from the writer thread, and a process killed with kill -9
 // keeps every append it saw acknowledged.
 #include "store_fixture.hpp"
+#include "tests/common/spawn_self.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -181,24 +182,10 @@ TEST_CASE("a process killed with kill -9 loses no acknowledged append", "[store]
   temp_dir tmp;
   int pipe_fds[2];
   REQUIRE(::pipe(pipe_fds) == 0);
-  auto dir_env = "ALMANAC_CRASH_DIR=" + tmp.data().string();
-  auto fd_env = "ALMANAC_CRASH_FD=" + std::to_string(pipe_fds[1]);
-  std::vector<std::string> env_strings{dir_env, fd_env};
-  std::vector<char*> envp;
-  for (auto& s : env_strings)
-    envp.push_back(s.data());
-  for (char** e = environ; *e; ++e)
-    envp.push_back(*e);
-  envp.push_back(nullptr);
-  std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
-  std::string tag = "[.store_crash_child]";
-  char* argv[] = {self.data(), tag.data(), nullptr};
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addclose(&actions, pipe_fds[0]);
-  pid_t child = 0;
-  REQUIRE(::posix_spawn(&child, self.c_str(), &actions, nullptr, argv, envp.data()) == 0);
-  posix_spawn_file_actions_destroy(&actions);
+  pid_t child = almanac::test::spawn_self("[.store_crash_child]",
+                                          {"ALMANAC_CRASH_DIR=" + tmp.data().string(),
+                                           "ALMANAC_CRASH_FD=" + std::to_string(pipe_fds[1])},
+                                          pipe_fds[0]);
   ::close(pipe_fds[1]);
 
   std::vector<std::pair<std::uint64_t, std::uint64_t>> acked; // job, seq
