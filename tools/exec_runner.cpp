@@ -1,5 +1,7 @@
 #include "tools/exec_runner.hpp"
 
+#include "schedule/time_text.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -35,7 +37,7 @@ private:
   std::string buf_;
 };
 
-std::vector<std::string> child_environment(const exec_target& t) {
+std::vector<std::string> child_environment(const run_context& ctx, const exec_target& t) {
   std::map<std::string, std::string> env;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv{*e};
@@ -49,6 +51,11 @@ std::vector<std::string> child_environment(const exec_target& t) {
   env.erase("ALMANAC_TOKEN");
   for (const auto& [k, v] : t.env)
     env[k] = v;
+  // The run key, set last so that neither the daemon's environment nor the target can forge it:
+  // an idempotent target keys its effect on (job, scheduled_for).
+  env["ALMANAC_JOB_ID"] = to_string(ctx.key.job);
+  env["ALMANAC_SCHEDULED_FOR"] = format_instant(ctx.key.scheduled_for);
+  env["ALMANAC_RUN_ID"] = std::to_string(ctx.key.run_id);
   std::vector<std::string> out;
   out.reserve(env.size());
   for (const auto& [k, v] : env)
@@ -110,7 +117,7 @@ run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
     return {false, "exec target has an empty argv", {}};
   auto argv_storage = t->argv;
   auto argv = c_strings(argv_storage);
-  auto env_storage = child_environment(*t);
+  auto env_storage = child_environment(ctx, *t);
   auto envp = c_strings(env_storage);
 
   int fds[2];

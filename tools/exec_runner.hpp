@@ -4,8 +4,10 @@
 //
 // Environment: the child gets the daemon's environment with the target's `env` entries added
 // (an entry replaces a variable of the same name), minus the daemon's own secrets
-// (ALMANAC_SECRET, ALMANAC_TOKEN). The working directory is the target's `cwd`, or the daemon's
-// when empty. stdin is /dev/null; stdout and stderr share one pipe, and the last max_output_tail
+// (ALMANAC_SECRET, ALMANAC_TOKEN), plus the run key, which no other entry can replace:
+// ALMANAC_JOB_ID (16 hex digits), ALMANAC_SCHEDULED_FOR (the fire, UTC, as the API writes
+// instants: "2026-03-08T07:30:00.250Z") and ALMANAC_RUN_ID (the attempt, decimal). The working
+// directory is the target's `cwd`, or the daemon's when empty. stdin is /dev/null; stdout and stderr share one pipe, and the last max_output_tail
 // (4 KiB) bytes are kept in the run record. Each run is its own process group, so cancellation
 // reaches the children a script started.
 #pragma once

@@ -91,6 +91,21 @@ TEST_CASE("exec does not pass the daemon's secrets to jobs", "[tools]") {
   CHECK(out.output_tail == "[]");
 }
 
+TEST_CASE("exec passes the run key in the environment and the target cannot replace it", "[tools]") {
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  exec_target t = sh("printf '%s|%s|%s' \"$ALMANAC_JOB_ID\" \"$ALMANAC_SCHEDULED_FOR\" "
+                     "\"$ALMANAC_RUN_ID\"");
+  t.env["ALMANAC_RUN_ID"] = "forged";
+  ::setenv("ALMANAC_JOB_ID", "forged", 1);
+  // 2026-03-08T07:30:00.250Z
+  run_key key{job_id{0x2a1}, from_unix_us(1'772'955'000'250'000), 7};
+  run_context ctx{key, target{t}, cancel};
+  auto out = run_exec(ctx);
+  ::unsetenv("ALMANAC_JOB_ID");
+  CHECK(out.ok);
+  CHECK(out.output_tail == "00000000000002a1|2026-03-08T07:30:00.250Z|7");
+}
+
 TEST_CASE("a cancelled exec run is terminated", "[tools]") {
   auto cancel = std::make_shared<std::atomic<bool>>(false);
   SECTION("with SIGTERM when it obeys") {
