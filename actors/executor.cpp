@@ -15,9 +15,13 @@ struct executor::task {
   target what;
   run_callback done;
   std::shared_ptr<std::atomic<bool>> cancelled = std::make_shared<std::atomic<bool>>(false);
+  // Cut off by stop() when the grace period ended (guarded by mtx_): its outcome says nothing
+  // about the job, so it is not reported and recovery re-runs it, like a crash would.
+  bool cut_off = false;
 };
 
-executor::executor(executor_options options) {
+executor::executor(executor_options options)
+    : exec_runner_(std::move(options.exec_runner)), http_runner_(std::move(options.http_runner)) {
   auto n = std::max<std::size_t>(1, options.workers);
   threads_.reserve(n);
   for (std::size_t i = 0; i < n; ++i)
@@ -129,7 +133,13 @@ void executor::work() {
     }
     outcome.output_tail = output_tail(outcome.output_tail);
     auto took = std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() - start);
-    t->done(t->key, std::move(outcome), took);
+    bool report;
+    {
+      std::lock_guard guard{mtx_};
+      report = !t->cut_off;
+    }
+    if (report)
+      t->done(t->key, std::move(outcome), took);
     std::lock_guard guard{mtx_};
     running_.erase(std::find(running_.begin(), running_.end(), t));
     idle_cv_.notify_all();
@@ -142,8 +152,10 @@ std::size_t executor::stop(duration grace) {
   queue_.clear();
   cv_.notify_all();
   idle_cv_.wait_for(lock, grace, [&] { return running_.empty(); });
-  for (auto& t : running_)
+  for (auto& t : running_) {
+    t->cut_off = true;
     t->cancelled->store(true);
+  }
   return running_.size();
 }
 

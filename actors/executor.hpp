@@ -72,6 +72,10 @@ using run_callback = std::function<void(run_key, run_outcome, duration took)>;
 struct executor_options {
   // Worker threads: the most runs that execute at once. Default: 8.
   std::size_t workers = 8;
+  // Runners of exec and http targets (the daemon's), in place before the first run: a job
+  // overdue at start-up is dispatched at once. Empty: such runs fail naming what is missing.
+  runner exec_runner;
+  runner http_runner;
 };
 
 class executor {
@@ -102,7 +106,9 @@ public:
   std::size_t pending() const;
 
   // Stops taking runs, drops what is queued (unreported), waits up to `grace` for runs in
-  // progress.
+  // progress, then asks the rest to stop (cancelled) and never reports their outcomes: like
+  // queued runs they stay in flight in the log, are recorded RunAbandoned at the next start and
+  // run again, instead of counting as failures of their jobs.
   // Returns the number of runs still executing when the grace period ended.
   std::size_t stop(duration grace);
 

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 
@@ -17,10 +18,16 @@ struct outcome_box {
   }
 };
 
+executor_options workers(std::size_t n) {
+  executor_options o;
+  o.workers = n;
+  return o;
+}
+
 } // namespace
 
 TEST_CASE("the executor runs registered handlers and reports throws as failures", "[actors]") {
-  executor ex{{2}};
+  executor ex{workers(2)};
   ex.register_handler("ok", [](const run_context&) {});
   ex.register_handler("throws", [](const run_context&) { throw std::runtime_error("nope"); });
   outcome_box a, b, c;
@@ -37,7 +44,7 @@ TEST_CASE("the executor runs registered handlers and reports throws as failures"
 }
 
 TEST_CASE("a cancelled run sees cancelled and is reported failed", "[actors]") {
-  executor ex{{1}};
+  executor ex{workers(1)};
   std::promise<void> started;
   ex.register_handler("loop", [&](const run_context& ctx) {
     started.set_value();
@@ -51,6 +58,30 @@ TEST_CASE("a cancelled run sees cancelled and is reported failed", "[actors]") {
   auto o = box.p.get_future().get();
   CHECK_FALSE(o.ok);
   CHECK(o.error == "cancelled");
+}
+
+TEST_CASE("a run cut off by stop is asked to stop and never reported", "[actors]") {
+  std::atomic<int> reported{0};
+  std::atomic<bool> saw_cancel{false};
+  std::promise<void> started;
+  {
+    executor ex{workers(1)};
+    ex.register_handler("loop", [&](const run_context& ctx) {
+      started.set_value();
+      while (!ctx.cancelled())
+        std::this_thread::yield();
+      saw_cancel = true;
+      throw std::runtime_error("interrupted");
+    });
+    ex.submit(run_key{job_id{7}, {}, 3}, handler_target{"loop", ""},
+              [&](run_key, run_outcome, duration) { ++reported; });
+    started.get_future().wait();
+    CHECK(ex.stop(0s) == 1);
+  } // the destructor joins the worker, so the handler has returned here
+  CHECK(saw_cancel);
+  // Reported, the interruption would count as a failure of the job; unreported, the run stays
+  // in flight in the log and the next start records it abandoned and runs it again.
+  CHECK(reported == 0);
 }
 
 TEST_CASE("run output keeps only its last 4 KiB", "[actors]") {
