@@ -39,6 +39,8 @@ result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
     return err;
   }
   p->exec = std::make_unique<executor>(opts.executor);
+  for (auto& [name, fn] : opts.handlers)
+    p->exec->register_handler(name, std::move(fn));
   p->ctx = std::make_shared<runtime_context>();
   p->ctx->log = p->log.get();
   p->ctx->exec = p->exec.get();

@@ -27,24 +27,25 @@ int main(int argc, char** argv) {
   almanac::add_message_types(cfg);
   caf::actor_system sys{cfg};
 
-  // 2. Start the scheduler on a data directory: it recovers every job the log holds.
+  // 2. Handlers are plain C++ callables; throwing marks the run failed. The run key (job id,
+  //    scheduled instant) lets a handler be idempotent under at-least-once delivery. They go
+  //    in the options, so a job overdue at start-up finds its handler when it fires at once.
+  std::atomic<int> runs{0};
   almanac::scheduler_options opts;
   opts.data_dir = data;
-  auto started = almanac::scheduler::start(sys, opts);
+  opts.handlers["send-report"] = [&](const almanac::run_context& run) {
+    std::printf("send-report: job %s, fire %s\n", almanac::to_string(run.key.job).c_str(),
+                almanac::format_instant(run.key.scheduled_for).c_str());
+    ++runs;
+  };
+
+  // 3. Start the scheduler on a data directory: it recovers every job the log holds.
+  auto started = almanac::scheduler::start(sys, std::move(opts));
   if (!started) {
     std::fprintf(stderr, "cannot start: %s\n", started.err().message.c_str());
     return 1;
   }
   auto& scheduler = **started;
-
-  // 3. Handlers are plain C++ callables; throwing marks the run failed. The run key (job id,
-  //    scheduled instant) lets a handler be idempotent under at-least-once delivery.
-  std::atomic<int> runs{0};
-  scheduler.register_handler("send-report", [&](const almanac::run_context& run) {
-    std::printf("send-report: job %s, fire %s\n", almanac::to_string(run.key.job).c_str(),
-                almanac::format_instant(run.key.scheduled_for).c_str());
-    ++runs;
-  });
 
   // 4. Jobs are created and changed through the admin actor, the same messages that work from
   //    another node. Every request names who acts; that lands in the audit trail.

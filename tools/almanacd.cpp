@@ -244,6 +244,8 @@ int run_daemon(daemon_options o) {
   so.settings.quarantine_undecodable = o.quarantine.value_or(false);
   if (o.workers)
     so.executor.workers = *o.workers;
+  so.executor.exec_runner = make_exec_runner();
+  so.executor.http_runner = make_http_runner();
   so.logger = [log](log_level l, const std::string& line) {
     switch (l) {
       case log_level::debug: log->debug(line); break;
@@ -261,8 +263,6 @@ int run_daemon(daemon_options o) {
     return exit_refused;
   }
   auto sched = std::move(*started);
-  sched->runs().set_exec_runner(make_exec_runner());
-  sched->runs().set_http_runner(make_http_runner());
   const auto& rec = sched->recovery();
   for (const auto& q : rec.quarantined)
     log->error("quarantined: {}", q);

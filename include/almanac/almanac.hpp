@@ -4,8 +4,10 @@
 //   caf::actor_system_config cfg;
 //   almanac::add_message_types(cfg);            // before the actor system exists
 //   caf::actor_system sys{cfg};
-//   auto s = almanac::scheduler::start(sys, {.data_dir = "/var/lib/myapp/almanac"});
-//   (*s)->register_handler("send-report", [](const almanac::run_context& run) { ... });
+//   almanac::scheduler_options opts;
+//   opts.data_dir = "/var/lib/myapp/almanac";
+//   opts.handlers["send-report"] = [](const almanac::run_context& run) { ... };
+//   auto s = almanac::scheduler::start(sys, std::move(opts));
 //   caf::scoped_actor self{sys};
 //   self->request((*s)->admin(), caf::infinite, almanac::create_request{...}).receive(...);
 //   (*s)->stop(std::chrono::seconds{30});
@@ -24,6 +26,7 @@
 #include <caf/fwd.hpp>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 
 namespace almanac {
@@ -45,6 +48,9 @@ struct scheduler_options {
   log_sink logger;
   // Keep the audit trail and run history projections. Default: on.
   bool projections = true;
+  // Handlers in place before recovery: a job overdue at start-up is dispatched at once, so a
+  // handler registered only after start() can miss it (that run fails naming the handler).
+  std::map<std::string, handler> handlers;
 };
 
 class scheduler {
@@ -65,6 +71,7 @@ public:
 
   // Registers a C++ handler for jobs whose target is handler_target{name}. Thread-safe; may be
   // called before or after jobs exist (a run with no handler fails with a message naming it).
+  // Handlers that overdue jobs need at start-up belong in scheduler_options::handlers.
   void register_handler(std::string name, handler fn);
 
   // Registers an actor as the handler `name`: each run sends it a run_message and waits (on an

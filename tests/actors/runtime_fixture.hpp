@@ -54,25 +54,28 @@ struct runtime_fixture {
       sched->stop(0s);
   }
 
-  void start(runtime_settings settings = {}) {
+  // `extra` handlers are in place before recovery, like "record", so an overdue job's run at
+  // start-up finds them.
+  void start(runtime_settings settings = {}, std::map<std::string, handler> extra = {}) {
     scheduler_options opts;
     opts.data_dir = dir.data();
     opts.durability = store::durability::none;
     opts.clk = &clk;
     opts.settings = settings;
     opts.executor.workers = 4;
-    auto s = scheduler::start(sys, opts);
-    if (!s)
-      FAIL("scheduler did not start: " << s.err().message);
-    sched = std::move(*s);
-    sched->register_handler("record", [this](const run_context& ctx) {
+    opts.handlers = std::move(extra);
+    opts.handlers["record"] = [this](const run_context& ctx) {
       {
         std::lock_guard guard{mtx};
         runs.push_back(ctx.key);
       }
       if (fail_runs)
         throw std::runtime_error("exit 1");
-    });
+    };
+    auto s = scheduler::start(sys, std::move(opts));
+    if (!s)
+      FAIL("scheduler did not start: " << s.err().message);
+    sched = std::move(*s);
   }
 
   void restart(runtime_settings settings = {}) {

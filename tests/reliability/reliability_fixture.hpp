@@ -64,10 +64,8 @@ struct scheduler_fixture {
     opts.clk = &clk;
     opts.settings = settings;
     opts.executor.workers = 2;
-    auto s = scheduler::start(sys, opts);
-    if (s)
-      (*s)->register_handler("record", [](const run_context&) {});
-    return s;
+    opts.handlers["record"] = [](const run_context&) {};
+    return scheduler::start(sys, std::move(opts));
   }
 
   void start(runtime_settings settings = {}) {
