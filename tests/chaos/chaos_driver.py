@@ -22,6 +22,7 @@ then stopped with SIGTERM. The checker then reads the log with almanac-replay.
 Exit status: the checker's (0: no violation), or 2 when the daemon could not be driven at all.
 """
 import argparse
+import http.client
 import json
 import os
 import random
@@ -154,7 +155,8 @@ class Workload:
                 return e.code, json.loads(e.read() or b"null")
             except (ValueError, OSError):
                 return e.code, None
-        except (OSError, ValueError) as e:  # refused, reset, timed out, cut off mid-answer
+        except (OSError, ValueError, http.client.HTTPException) as e:
+            # Refused, reset, timed out, or cut off in the middle of the answer by the kill.
             return None, "%s: %s" % (type(e).__name__, e)
 
     def jobs(self):
@@ -351,6 +353,8 @@ def main():
             time.sleep(rng.uniform(*args.downtime))
             start("cycle %d" % cycle)
             load.up.set()
+            if not worker.is_alive():
+                raise Stuck("the workload thread died (its traceback is above)")
             print("chaos: cycle %d/%d, %d actions acknowledged, %d unanswered, %.0f s"
                   % (cycle, args.cycles, load.acked, load.unacked, time.monotonic() - begun),
                   flush=True)
