@@ -50,4 +50,8 @@ void add_message_types(caf::actor_system_config& cfg) {
                          });
 }
 
+void use_work_sharing(caf::actor_system_config& cfg) {
+  cfg.set("scheduler.policy", caf::atom("sharing"));
+}
+
 } // namespace almanac

@@ -19,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -96,6 +97,9 @@ struct embedded {
     dir = std::filesystem::temp_directory_path() / ("almanac-bench-" + tag);
     std::filesystem::remove_all(dir);
     add_message_types(cfg);
+    // As almanacd runs; ALMANAC_BENCH_STEALING=1 measures CAF's default scheduler instead.
+    if (!std::getenv("ALMANAC_BENCH_STEALING"))
+      use_work_sharing(cfg);
     sys = std::make_unique<caf::actor_system>(cfg);
     scheduler_options opts;
     opts.data_dir = dir;

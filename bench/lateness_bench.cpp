@@ -42,6 +42,7 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(dir);
   caf::actor_system_config cfg;
   add_message_types(cfg);
+  use_work_sharing(cfg);
   caf::actor_system sys{cfg};
   scheduler_options opts;
   opts.data_dir = dir;

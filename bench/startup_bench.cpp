@@ -111,6 +111,7 @@ int main(int argc, char** argv) {
 
   caf::actor_system_config cfg;
   add_message_types(cfg);
+  use_work_sharing(cfg);
   caf::actor_system sys{cfg};
   auto rss_before = rss_kib();
   t = std::chrono::steady_clock::now();

@@ -230,6 +230,7 @@ int run_daemon(daemon_options o) {
 
   caf::actor_system_config cfg;
   add_message_types(cfg);
+  use_work_sharing(cfg);
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
 
