@@ -66,6 +66,8 @@ caf::behavior projector(caf::stateful_actor<projector_state>* self,
     [=](advance_atom) {
       auto& st = self->state;
       st.scheduled = false;
+      // Cleared before reading: an append after this point pokes again.
+      st.ctx->projector_poked = false;
       std::uint64_t next = st.checkpoint;
       auto s = fold_chunk(*st.ctx->log, *st.fold, st.checkpoint, chunk_events, next);
       if (!s.ok()) {

@@ -8,6 +8,7 @@
 
 #include <almanac/clock.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,6 +45,10 @@ struct runtime_context {
   log_sink logger;
   // Shared with whoever renders them (the daemon's /metrics); mutable through a const context.
   std::shared_ptr<runtime_metrics> metrics = std::make_shared<runtime_metrics>();
+  // Set when the projector has been told the log moved on and has not started catching up yet:
+  // one wake-up covers any number of appends, so a burst of creates does not fill its mailbox
+  // with one message per event (~190 bytes each, 2 per job while it lags).
+  mutable std::atomic<bool> projector_poked{false};
 
   void say(log_level level, const std::string& line) const {
     if (logger)

@@ -312,8 +312,9 @@ void add_job(pointer self, const job_state& s, job_actor actor) {
 }
 
 void notify_projector(pointer self) {
-  if (self->state.projector)
-    caf::anon_send(self->state.projector, advance_atom::value);
+  auto& st = self->state;
+  if (st.projector && !st.ctx->projector_poked.exchange(true))
+    caf::anon_send(st.projector, advance_atom::value);
 }
 
 caf::result<job_state> forward(pointer self, const std::string& job, command cmd) {
