@@ -228,6 +228,7 @@ status event_log::open(const std::filesystem::path& dir, const open_options& opt
   // Required by secondary instances; keeps every table reader open (no reopen per read).
   dbo.max_open_files = -1;
   dbo.max_background_jobs = 2;
+  dbo.db_write_buffer_size = opts.memtable_bytes;
   dbo.keep_log_file_num = 4;
   // RocksDB's info LOG goes to stderr (warnings and worse), not into the data directory: on a
   // full disk a failed LOG write makes Debian's librocksdb abort on the next line.
