@@ -32,6 +32,7 @@ result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
   auto p = std::make_unique<impl>(impl{sys, {}, {}, {}, {}, {}, {}, {}, false, 0});
   store::open_options o;
   o.sync = opts.durability;
+  o.memtable_bytes = opts.memtable_bytes;
   if (auto s = store::event_log::open(opts.data_dir, o, p->log); !s.ok()) {
     auto err = store::to_error(s);
     if (err.code == errc::corrupt_event)

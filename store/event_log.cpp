@@ -10,6 +10,7 @@
 #include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
@@ -65,7 +66,7 @@ rocksdb::ColumnFamilyOptions cf_options(const std::shared_ptr<rocksdb::Cache>& c
 
 std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(const open_options& opts) {
   auto cache = rocksdb::NewLRUCache(opts.block_cache_bytes);
-  return {
+  std::vector<rocksdb::ColumnFamilyDescriptor> out{
     {rocksdb::kDefaultColumnFamilyName, cf_options(cache, false, false)},
     {std::string{cf_streams}, cf_options(cache, true, true)},
     {std::string{cf_global}, cf_options(cache, false, false)},
@@ -74,6 +75,11 @@ std::vector<rocksdb::ColumnFamilyDescriptor> descriptors(const open_options& opt
     {std::string{cf_checkpoints}, cf_options(cache, false, true)},
     {std::string{cf_meta}, cf_options(cache, false, true)},
   };
+  // No single memtable larger than the whole budget: RocksDB also reserves that much free disk
+  // before it clears a "no space" error, so a small budget lets a small disk recover.
+  for (auto& d : out)
+    d.options.write_buffer_size = std::min(d.options.write_buffer_size, opts.memtable_bytes);
+  return out;
 }
 
 status lock_directory(const std::filesystem::path& dir, int& fd) {

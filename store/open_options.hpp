@@ -44,7 +44,8 @@ struct open_options {
   std::size_t block_cache_bytes = std::size_t{64} << 20;
   // Memtables of all column families together, in bytes (RocksDB's db_write_buffer_size): the
   // log's write memory stays within this whatever the number of jobs, instead of up to 64 MiB
-  // per column family (7 of them). Also caps the WAL's preallocation. Default: 64 MiB.
+  // per column family (7 of them). Also caps the WAL's preallocation and the free space RocksDB
+  // wants before it clears a "no space" error. Default: 64 MiB.
   std::size_t memtable_bytes = std::size_t{64} << 20;
 };
 

@@ -40,6 +40,8 @@ struct scheduler_options {
   std::filesystem::path data_dir;
   // Default: every append fsync'd before it is acknowledged.
   store::durability durability = store::durability::sync;
+  // The log's write memory (memtables of all column families). Default: 64 MiB.
+  std::size_t memtable_bytes = std::size_t{64} << 20;
   // Default (null): the system clock. Tests pass a manual_clock.
   const clock* clk = nullptr;
   executor_options executor;

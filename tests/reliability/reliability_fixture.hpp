@@ -52,6 +52,7 @@ struct scheduler_fixture {
   caf::actor_system_config cfg;
   caf::actor_system sys{with_types(cfg)};
   std::unique_ptr<scheduler> sched;
+  std::size_t memtable_bytes = scheduler_options{}.memtable_bytes;
 
   ~scheduler_fixture() { stop(); }
 
@@ -61,6 +62,7 @@ struct scheduler_fixture {
     scheduler_options opts;
     opts.data_dir = data;
     opts.durability = sync;
+    opts.memtable_bytes = memtable_bytes;
     opts.clk = &clk;
     opts.settings = settings;
     opts.executor.workers = 2;
