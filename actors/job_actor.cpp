@@ -191,6 +191,15 @@ job_actor::behavior_type job_behavior(pointer self, job_state initial,
       return rp;
     },
     [=](get_atom) -> job_state { return self->state.job; },
+    [=](passivate_atom) -> bool {
+      // Only an actor with nothing to do may go: its state is all in the log. A request that
+      // reaches the mailbox after this answer is bounced to its sender, who spawns a new actor.
+      auto& st = self->state;
+      if (st.current || st.retrying || !st.queue.empty() || !st.job.in_flight.empty())
+        return false;
+      self->quit(caf::exit_reason::normal);
+      return true;
+    },
     [=](append_done& done) { finish_append(self, done); },
     [=](advance_atom) {
       self->state.retrying = false;

@@ -1,4 +1,5 @@
-// One actor per live job. It holds the job's state and handles one command at a time: decide,
+// One actor per live job (an idle one is stopped after a while and spawned again from the log
+// when needed: passivation, see supervisor.hpp). It holds the job's state and handles one command at a time: decide,
 // append the events durably, and only then evolve, reply and tell the supervisor. Commands that
 // arrive meanwhile wait their turn, so no update is lost and a pause that arrives during a run is
 // kept. Runs start on the executor only once their RunStarted is durable (at-least-once).
@@ -17,6 +18,7 @@ namespace almanac {
 
 using job_actor = caf::typed_actor<caf::replies_to<job_command>::with<job_state>,
                                    caf::replies_to<get_atom>::with<job_state>,
+                                   caf::replies_to<passivate_atom>::with<bool>,
                                    caf::reacts_to<append_done>, caf::reacts_to<run_done>,
                                    caf::reacts_to<advance_atom>>;
 

@@ -45,7 +45,10 @@ std::string render_prometheus(const runtime_metrics& m, std::uint64_t active, st
       << "almanac_log_events_total " << m.log_events.load() << '\n'
       << "# HELP almanac_log_append_errors_total Appends refused or failed.\n"
       << "# TYPE almanac_log_append_errors_total counter\n"
-      << "almanac_log_append_errors_total " << m.log_append_errors.load() << '\n';
+      << "almanac_log_append_errors_total " << m.log_append_errors.load() << '\n'
+      << "# HELP almanac_actors_passivated_total Idle job actors stopped (the jobs stay).\n"
+      << "# TYPE almanac_actors_passivated_total counter\n"
+      << "almanac_actors_passivated_total " << m.actors_passivated.load() << '\n';
   render(out, "almanac_log_append_seconds", "Append until durable (group commit and fsync).",
          m.append_latency);
   out << "# HELP almanac_log_group_writes_total Synced group-commit writes.\n"

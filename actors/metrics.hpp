@@ -52,6 +52,8 @@ struct runtime_metrics {
   std::atomic<std::uint64_t> log_events{0};
   std::atomic<std::uint64_t> log_append_errors{0};
   histogram append_latency;
+  // Idle job actors stopped (their jobs stay, spawned again from the log when needed).
+  std::atomic<std::uint64_t> actors_passivated{0};
 };
 
 // Renders `m`, the job counts and the log writer's figures in the Prometheus text exposition

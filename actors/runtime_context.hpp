@@ -30,6 +30,11 @@ struct runtime_settings {
   // Start even when some jobs' logs cannot be decoded (unknown event type, newer format): those
   // jobs are quarantined (not scheduled) and reported by health. Default: refuse to start.
   bool quarantine_undecodable = false;
+  // A job actor idle this long (nothing queued, no run in flight, no wake-up due within this
+  // window either) is stopped; its state stays in the log and a new actor is spawned from there
+  // when the job is next needed. An idle job then costs the supervisor's registry entry instead
+  // of an actor and its state (~2 KB). Zero: never. Default: 10 s.
+  duration passivate_after = std::chrono::seconds{10};
 };
 
 // Log lines that matter to an operator (start, recovery summary, run failed, job failed,

@@ -10,10 +10,16 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <deque>
+#include <functional>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
+
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 namespace almanac {
 
@@ -27,9 +33,11 @@ std::string lower(std::string_view s) {
 }
 
 // What the supervisor knows of each live job: enough to route, schedule and report health
-// without asking the job actor.
+// without asking the job actor, which may not exist (passivated: see supervisor.hpp).
 struct job_entry {
   job_actor actor;
+  // When the supervisor last routed to or heard from the job (passivation, real time).
+  std::chrono::steady_clock::time_point active{};
   std::string name;
   job_status status = job_status::active;
   std::optional<instant> next_run_at;
@@ -74,6 +82,8 @@ struct supervisor_state {
   bool stopping = false;
   instant started_at{};
   std::mt19937_64 ids{std::random_device{}()};
+  // actors_passivated at the last malloc_trim.
+  std::uint64_t trimmed_at = 0;
 };
 
 using pointer = supervisor_actor::stateful_pointer<supervisor_state>;
@@ -86,6 +96,60 @@ void answer(caf::typed_response_promise<job_state>& rp, T&& value) {
 }
 
 instant now_of(pointer self) { return self->state.ctx->clk->now(); }
+
+// The job's actor, spawned from the log (snapshot + tail) when the job was passivated.
+result<job_actor> actor_of(pointer self, job_id id) {
+  auto& st = self->state;
+  auto i = st.jobs.find(id);
+  if (i == st.jobs.end())
+    return fail(errc::not_found, "job " + to_string(id) + " was deleted");
+  auto& e = i->second;
+  e.active = std::chrono::steady_clock::now();
+  if (e.actor)
+    return e.actor;
+  job_state s;
+  auto loaded = st.ctx->log->load_job(id, s);
+  if (!loaded.ok())
+    return store::to_error(loaded);
+  if (!s.live())
+    return fail(errc::not_found, "job " + to_string(id) + " was deleted");
+  e.actor = spawn_job_actor(self, std::move(s), st.ctx);
+  st.by_addr[e.actor.address()] = id;
+  return e.actor;
+}
+
+// Forgets an actor that is gone (passivated, or bounced a request while stopping).
+void forget_actor(pointer self, job_id id, const job_actor& actor) {
+  auto& st = self->state;
+  auto i = st.jobs.find(id);
+  if (i == st.jobs.end() || i->second.actor != actor)
+    return;
+  st.by_addr.erase(actor.address());
+  i->second.actor = job_actor{};
+}
+
+using job_reply = std::function<void(result<job_state>)>;
+
+// Sends `msg` to the job's actor and hands the answer to `done`. A request bounced because the
+// actor stopped meanwhile (passivation raced it: the request never ran) goes once more, to an
+// actor spawned afresh from the log.
+template <class Msg>
+void ask_job(pointer self, job_id id, Msg msg, job_reply done, bool retried = false) {
+  auto a = actor_of(self, id);
+  if (!a)
+    return done(std::move(a).err());
+  auto actor = *a;
+  self->request(actor, caf::infinite, msg)
+    .then([=](job_state& s) { done(std::move(s)); },
+          [=](caf::error& err) {
+            if (!retried && err == caf::make_error(caf::sec::request_receiver_down)) {
+              forget_actor(self, id, actor);
+              ask_job(self, id, msg, done, true);
+              return;
+            }
+            done(from_caf_error(err));
+          });
+}
 
 // Changes a job's claim on run slots and groups, keeping the totals in step.
 template <class F>
@@ -137,26 +201,24 @@ void dispatch(pointer self, waiting_run w) {
                          : command{due{w.scheduled_for}, "timer", {}};
   auto id = w.job;
   auto promise = w.promise;
-  self->request(i->second.actor, caf::infinite, job_command{std::move(cmd)})
-    .then(
-      [=](job_state& s) mutable {
-        release(self, id);
-        answer(promise, std::move(s));
-      },
-      [=](caf::error& err) mutable {
-        release(self, id);
-        // A due lost to a storage failure is tried again: the job's state did not change, so
-        // no job_changed will re-arm its timer.
-        auto code = from_caf_error(err).code;
-        auto i = self->state.jobs.find(id);
-        if (!promise.pending() && i != self->state.jobs.end() && i->second.next_run_at
-            && (code == errc::storage_error || code == errc::unavailable)
-            && !self->state.timers.armed(id)) {
-          self->state.timers.set(id, now_of(self) + std::chrono::seconds{1});
-          rearm(self);
-        }
-        answer(promise, std::move(err));
-      });
+  ask_job(self, id, job_command{std::move(cmd)}, [=](result<job_state> r) mutable {
+    release(self, id);
+    if (r) {
+      answer(promise, std::move(*r));
+      return;
+    }
+    // A due lost to a storage failure is tried again: the job's state did not change, so no
+    // job_changed will re-arm its timer.
+    auto code = r.err().code;
+    auto i = self->state.jobs.find(id);
+    if (!promise.pending() && i != self->state.jobs.end() && i->second.next_run_at
+        && (code == errc::storage_error || code == errc::unavailable)
+        && !self->state.timers.armed(id)) {
+      self->state.timers.set(id, now_of(self) + std::chrono::seconds{1});
+      rearm(self);
+    }
+    answer(promise, to_caf_error(r.err()));
+  });
 }
 
 void release(pointer self, job_id id) {
@@ -244,8 +306,10 @@ void track(pointer self, const job_changed& c) {
       x.reserved = false;
     });
     st.names.erase(lower(e.name));
-    st.by_addr.erase(e.actor.address());
-    self->send_exit(e.actor, caf::exit_reason::user_shutdown);
+    if (e.actor) {
+      st.by_addr.erase(e.actor.address());
+      self->send_exit(e.actor, caf::exit_reason::user_shutdown);
+    }
     st.timers.set(c.id, std::nullopt);
     st.deadlines.set(c.id, std::nullopt);
     st.jobs.erase(i);
@@ -260,6 +324,7 @@ void track(pointer self, const job_changed& c) {
     x.runs = c.runs;
     x.group = c.group;
   });
+  e.active = std::chrono::steady_clock::now();
   e.name = c.name;
   e.status = c.status;
   e.next_run_at = c.next_run_at;
@@ -301,11 +366,14 @@ job_entry entry_of(const job_state& s, job_actor actor) {
   return e;
 }
 
+// `actor` may be invalid: the job is registered passive and spawned when needed.
 void add_job(pointer self, const job_state& s, job_actor actor) {
   auto& st = self->state;
-  st.by_addr[actor.address()] = s.id;
+  if (actor)
+    st.by_addr[actor.address()] = s.id;
   st.names[lower(s.name)] = s.id;
   auto e = entry_of(s, std::move(actor));
+  e.active = std::chrono::steady_clock::now();
   auto [i, added] = st.jobs.emplace(s.id, job_entry{});
   update_load(st, i->second, [&](job_entry& x) { x = std::move(e); });
   st.timers.set(s.id, wake_at(s));
@@ -322,7 +390,48 @@ caf::result<job_state> forward(pointer self, const std::string& job, command cmd
   if (!id)
     return to_caf_error(id.err());
   notify_projector(self);
-  return self->delegate(self->state.jobs.at(*id).actor, job_command{std::move(cmd)});
+  auto rp = self->make_response_promise<job_state>();
+  ask_job(self, *id, job_command{std::move(cmd)}, [=](result<job_state> r) mutable {
+    if (r)
+      rp.deliver(std::move(*r));
+    else
+      rp.deliver(to_caf_error(r.err()));
+  });
+  return rp;
+}
+
+// A job's state without waking it: from its actor when it has one, else from the log.
+result<job_state> load_passive(pointer self, job_id id) {
+  job_state s;
+  auto loaded = self->state.ctx->log->load_job(id, s);
+  if (!loaded.ok())
+    return store::to_error(loaded);
+  return s;
+}
+
+// Asks idle job actors to stop (see supervisor.hpp); each that does leaves only its entry.
+void sweep(pointer self) {
+  auto& st = self->state;
+  auto idle_for = st.ctx->settings.passivate_after;
+  auto now = std::chrono::steady_clock::now();
+  auto soon = now_of(self) + idle_for;
+  for (auto& [id, e] : st.jobs) {
+    if (!e.actor || e.reserved || !e.runs.empty() || now - e.active < idle_for)
+      continue;
+    if (auto wake = st.timers.armed(id); wake && *wake <= soon)
+      continue;
+    auto actor = e.actor;
+    auto job = id;
+    self->request(actor, caf::infinite, passivate_atom::value)
+      .then(
+        [=](bool gone) {
+          if (gone) {
+            forget_actor(self, job, actor);
+            ++self->state.ctx->metrics->actors_passivated;
+          }
+        },
+        [](caf::error&) {});
+  }
 }
 
 // A job for history queries: a live job by id or name, or the id of a deleted one (its audit
@@ -408,10 +517,17 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
                                                    st.ctx->settings.recovery_stagger
                                                      / static_cast<duration::rep>(overdue));
   std::size_t nth = 0;
+  auto idle_for = st.ctx->settings.passivate_after;
   for (auto& s : recovered.jobs) {
-    auto actor = spawn_job_actor(self, s, st.ctx);
+    // Only jobs with something to do soon get an actor now; the others when first needed.
+    auto wake = wake_at(s);
+    bool needed = idle_for <= duration::zero() || !s.in_flight.empty()
+                  || (wake && *wake <= now + idle_for);
+    job_actor actor;
+    if (needed)
+      actor = spawn_job_actor(self, s, st.ctx);
     add_job(self, s, actor);
-    if (auto w = wake_at(s); w && *w < now)
+    if (wake && *wake < now)
       st.timers.set(s.id, now + spacing * static_cast<duration::rep>(nth++));
     if (!s.in_flight.empty())
       caf::anon_send(actor, job_command{command{abandon_in_flight{"scheduler restarted"}, "system",
@@ -421,11 +537,15 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
                                  std::to_string(overdue) + " overdue) in " +
                                  format_duration(recovered.took));
   rearm(self);
+  if (idle_for > duration::zero())
+    self->delayed_send(self, std::max<duration>(idle_for / 2, std::chrono::milliseconds{100}),
+                       sweep_atom::value);
 
   // A shutdown ends the job actors with the supervisor, so none outlives it (and the log).
   self->set_exit_handler([=](caf::exit_msg& em) {
     for (auto& [id, e] : self->state.jobs)
-      self->send_exit(e.actor, em.reason);
+      if (e.actor)
+        self->send_exit(e.actor, em.reason);
     self->quit(em.reason);
   });
   self->set_down_handler([=](caf::down_msg& dm) {
@@ -536,7 +656,20 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
       auto id = resolve(self->state, req.job);
       if (!id)
         return to_caf_error(id.err());
-      return self->delegate(self->state.jobs.at(*id).actor, get_atom::value);
+      if (!self->state.jobs.at(*id).actor) {
+        auto s = load_passive(self, *id);
+        if (!s)
+          return to_caf_error(s.err());
+        return std::move(*s);
+      }
+      auto rp = self->make_response_promise<job_state>();
+      ask_job(self, *id, get_atom::value, [=](result<job_state> r) mutable {
+        if (r)
+          rp.deliver(std::move(*r));
+        else
+          rp.deliver(to_caf_error(r.err()));
+      });
+      return rp;
     },
     [=](list_request& req) -> caf::result<job_list> {
       auto& st = self->state;
@@ -568,13 +701,26 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
           rp.deliver(std::move(*gathered));
         }
       };
-      for (auto id : ids)
-        self->request(st.jobs.at(id).actor, caf::infinite, get_atom::value)
+      for (auto id : ids) {
+        auto& e = st.jobs.at(id);
+        if (!e.actor) {
+          if (auto s = load_passive(self, id))
+            gathered->jobs.push_back(std::move(*s));
+          one_done();
+          continue;
+        }
+        self->request(e.actor, caf::infinite, get_atom::value)
           .then([=](job_state& s) mutable {
                   gathered->jobs.push_back(std::move(s));
                   one_done();
                 },
-                [=](caf::error&) mutable { one_done(); });
+                [=](caf::error&) mutable {
+                  // Passivated meanwhile: its state is in the log.
+                  if (auto s = load_passive(self, id))
+                    gathered->jobs.push_back(std::move(*s));
+                  one_done();
+                });
+      }
       return rp;
     },
     [=](audit_request& req) -> caf::result<audit_page> {
@@ -633,10 +779,29 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
       on_tick(self);
     },
     [=](get_atom, job_id id) -> caf::actor {
-      auto i = self->state.jobs.find(id);
-      if (i == self->state.jobs.end())
+      auto a = actor_of(self, id);
+      if (!a)
         return caf::actor{};
-      return caf::actor_cast<caf::actor>(i->second.actor);
+      return caf::actor_cast<caf::actor>(*a);
+    },
+    [=](sweep_atom) {
+      auto& st = self->state;
+      if (st.stopping)
+        return;
+      // Actors stopped since the last sweep left freed memory spread over the heap; glibc keeps
+      // it unless asked (a burst of creates gone idle otherwise keeps its peak RSS for good).
+      auto passivated = st.ctx->metrics->actors_passivated.load();
+      if (passivated - st.trimmed_at >= 1024) {
+        st.trimmed_at = passivated;
+#ifdef __GLIBC__
+        malloc_trim(0);
+#endif
+      }
+      sweep(self);
+      self->delayed_send(self,
+                         std::max<duration>(st.ctx->settings.passivate_after / 2,
+                                            std::chrono::milliseconds{100}),
+                         sweep_atom::value);
     },
     [=](stop_atom) -> std::uint64_t {
       auto& st = self->state;

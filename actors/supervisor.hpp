@@ -2,6 +2,12 @@
 // log), keeps the registry (id -> actor, names unique case-insensitively), owns the one timer
 // structure with a single pending wake-up, gates runs by the global concurrency limit and the
 // concurrency groups, recovers every job at start-up, and answers the admin interface.
+//
+// Passivation: a job's actor exists while the job has something to do. One idle for
+// settings.passivate_after (nothing queued, no run in flight, no wake-up due within that window)
+// is asked to stop; its registry entry stays (name, status, next run, load), so timers, health
+// and routing need no actor. The next command for the job spawns an actor from the log
+// (snapshot + tail). Start-up spawns actors only for jobs due soon or with runs to abandon.
 #pragma once
 
 #include "actors/recovery.hpp"
@@ -17,11 +23,12 @@
 namespace almanac {
 
 using supervisor_actor =
-  admin_actor::extend<caf::reacts_to<job_changed>, caf::reacts_to<tick>,
+  admin_actor::extend<caf::reacts_to<job_changed>, caf::reacts_to<tick>, caf::reacts_to<sweep_atom>,
                       caf::replies_to<stop_atom>::with<std::uint64_t>,
                       caf::replies_to<get_atom, job_id>::with<caf::actor>>;
 
-// Spawns the supervisor with the jobs recover_jobs() rebuilt: it spawns their actors, records
+// Spawns the supervisor with the jobs recover_jobs() rebuilt: it spawns the actors of those due
+// soon (the others on demand), records
 // runs cut off by the last stop as RunAbandoned, and arms every timer (overdue jobs spread over
 // settings.recovery_stagger, each then following its misfire policy). `projector` is told after
 // appends and asked to catch up before audit and runs queries (invalid: read projections as they

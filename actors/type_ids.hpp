@@ -70,6 +70,8 @@ using get_atom = caf::atom_constant<caf::atom("get")>;
 using advance_atom = caf::atom_constant<caf::atom("advance")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
 // Registers every Almanac message type and the "almanac" error category. Call on the config
 // before the actor system is created, on every node that talks to Almanac.

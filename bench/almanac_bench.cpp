@@ -3,7 +3,7 @@
 //
 //   almanac_bench lateness N           N one-shot jobs, each due 1-2 s after its own create
 //   almanac_bench throughput N SECONDS N `every 1s` jobs; runs/s, CPU s per 1k runs, events/s
-//   almanac_bench memory N             N idle `every 1h` jobs; RSS growth per job
+//   almanac_bench memory N             N idle `every 1h` jobs; RSS growth per job once idle
 //   almanac_bench admin-local N        N pause/resume pairs through the admin actor in-process
 //   almanac_bench admin-remote HOST:PORT N   the same through almanacd's admin gate (middleman)
 //
@@ -228,7 +228,13 @@ int memory(std::size_t n) {
     return handler_job("idle-" + std::to_string(i), every_schedule{1h, {}, {}});
   });
   auto create_s = seconds_since(t0);
-  std::this_thread::sleep_for(1s);
+  // Idle: the supervisor stops job actors idle for passivate_after (10 s by default); wait until
+  // it has (at most a minute), so what is measured is an idle job, not one just created.
+  auto& m = e.sched->metrics();
+  auto idle_deadline = steady::now() + 60s;
+  while (m.actors_passivated.load() < created && steady::now() < idle_deadline)
+    std::this_thread::sleep_for(100ms);
+  auto passivated = m.actors_passivated.load();
   auto rss1 = status_kib("VmRSS:");
   // Where the bytes are: the heap in use (job actors, states, the supervisor's registry, RocksDB's
   // memtables and block cache), against what RSS holds after freed heap is given back.
@@ -239,10 +245,11 @@ int memory(std::size_t n) {
   std::printf("{\"workload\":\"memory\",\"peer\":\"almanac\",\"n\":%zu,\"created\":%zu,"
               "\"create_per_s\":%.0f,\"rss_before_kib\":%ld,\"rss_after_kib\":%ld,"
               "\"bytes_per_job\":%.0f,\"heap_bytes_per_job\":%.0f,"
-              "\"trimmed_bytes_per_job\":%.0f}\n",
+              "\"trimmed_bytes_per_job\":%.0f,\"passivated\":%llu}\n",
               n, created, static_cast<double>(created) / create_s, rss0, rss1,
               per_job(static_cast<double>(rss1 - rss0) * 1024.0), per_job(static_cast<double>(heap)),
-              per_job(static_cast<double>(rss_trimmed - rss0) * 1024.0));
+              per_job(static_cast<double>(rss_trimmed - rss0) * 1024.0),
+              static_cast<unsigned long long>(passivated));
   return created == n ? 0 : 1;
 }
 

@@ -48,7 +48,9 @@ void build_log(const std::filesystem::path& dir, std::uint64_t jobs, std::uint64
   o.sync = store::durability::none;
   if (!store::event_log::open(dir, o, log).ok())
     std::abort();
-  auto now = from_unix_us(1'780'000'000'000'000);
+  // Now, so the jobs are what a restarted scheduler mostly holds: idle, next run within the hour
+  // (not overdue, which would measure a misfire storm instead).
+  auto now = std::chrono::time_point_cast<duration>(std::chrono::system_clock::now());
   std::atomic<std::uint64_t> pending{0};
   for (std::uint64_t j = 1; j <= jobs; ++j) {
     job_state s;

@@ -256,6 +256,47 @@ TEST_CASE("a job actor killed on purpose is respawned with its state", "[actors]
   REQUIRE(f.ask<job_state>(resume_request{id, false, "user:alice", ""}).ok());
 }
 
+TEST_CASE("an idle job actor is passivated and its job goes on from the log", "[actors]") {
+  runtime_fixture f;
+  runtime_settings fast;
+  fast.passivate_after = 100ms;
+  f.restart(fast);
+  auto& m = f.sched->metrics();
+  // Due in a minute of the manual clock: well beyond the idle window, so the actor may go.
+  auto job = f.create("sleeper", every_schedule{1min, {}, {}});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  auto first = f.sched->job_actor_of(job->id);
+  REQUIRE(first);
+  f.wait_until([&] { return m.actors_passivated.load() >= 1; });
+  // Read without waking it: the same state, from the log.
+  auto passive = f.get(id);
+  CHECK(passive.seq == job->seq);
+  CHECK(passive.status == job_status::active);
+  // A command spawns a new actor from the log, and the job's history goes on from there.
+  auto paused = f.ask<job_state>(pause_request{id, "user:alice", "sleeping"});
+  REQUIRE(paused.ok());
+  CHECK(paused->seq == job->seq + 1);
+  CHECK(paused->status == job_status::paused);
+  CHECK_FALSE(f.sched->job_actor_of(job->id) == first);
+  f.wait_until([&] { return m.actors_passivated.load() >= 2; });
+  REQUIRE(f.ask<job_state>(resume_request{id, false, "user:alice", ""}).ok());
+  // The timer fires a passivated job too: its actor is spawned for the due.
+  f.wait_until([&] { return m.actors_passivated.load() >= 3; });
+  auto ran = f.fire(id);
+  CHECK(ran.runs_started == 1);
+  CHECK(f.run_count() == 1);
+  std::vector<event> log = f.log_of(job->id);
+  REQUIRE(log.size() == ran.seq);
+  for (std::size_t i = 0; i < log.size(); ++i)
+    CHECK(log[i].env.seq == i + 1);
+  // A restart spawns no actor for a job idle beyond the window, and it still answers.
+  f.restart(fast);
+  auto after = f.get(id);
+  CHECK(after.seq == ran.seq);
+  CHECK(after.runs_started == 1);
+}
+
 TEST_CASE("health counts jobs by status and reports erroring ones", "[actors]") {
   runtime_fixture f;
   f.fail_runs = true;
