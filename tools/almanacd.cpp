@@ -48,6 +48,7 @@ struct daemon_options {
   std::optional<std::string> config;
   std::optional<std::string> log_level;
   std::optional<std::string> grace;
+  std::optional<std::string> passivate_after;
   std::optional<std::string> secret;
   std::optional<std::string> token;
   std::optional<bool> demo;
@@ -61,7 +62,8 @@ struct usage_error {
 };
 
 // The config file: a JSON object with the long option names as keys ("data", "admin", "http",
-// "log_level", "grace", "secret", "token", "demo", "quarantine", "no_http", "workers").
+// "log_level", "grace", "passivate_after", "secret", "token", "demo", "quarantine", "no_http",
+// "workers").
 void merge_config(daemon_options& o) {
   std::ifstream in{*o.config};
   if (!in)
@@ -88,7 +90,8 @@ void merge_config(daemon_options& o) {
   for (auto& [key, v] : j.items()) {
     static constexpr std::string_view known[] = {"data",   "admin", "http",       "log_level",
                                                  "grace",  "secret", "token",     "demo",
-                                                 "quarantine", "no_http", "workers"};
+                                                 "quarantine", "no_http", "workers",
+                                                 "passivate_after"};
     if (std::find(std::begin(known), std::end(known), key) == std::end(known))
       throw usage_error{"config " + key + ": unknown setting"};
   }
@@ -97,6 +100,7 @@ void merge_config(daemon_options& o) {
   str("http", o.http);
   str("log_level", o.log_level);
   str("grace", o.grace);
+  str("passivate_after", o.passivate_after);
   str("secret", o.secret);
   str("token", o.token);
   flag("demo", o.demo);
@@ -201,6 +205,14 @@ int run_daemon(daemon_options o) {
   auto grace = o.grace ? parse_duration(*o.grace) : result<duration>{std::chrono::seconds{30}};
   if (!grace)
     throw usage_error{"--grace: " + grace.err().message};
+  std::optional<duration> passivate_after;
+  if (o.passivate_after) {
+    auto d = parse_duration(*o.passivate_after);
+    if (!d || *d < duration::zero())
+      throw usage_error{"--passivate-after: " +
+                        (d ? std::string{"must not be negative"} : d.err().message)};
+    passivate_after = *d;
+  }
   auto level = parse_level(o.log_level.value_or("info"));
   std::string secret = o.secret.value_or("");
   std::string token = o.token.value_or("");
@@ -243,6 +255,8 @@ int run_daemon(daemon_options o) {
   scheduler_options so;
   so.data_dir = *o.data;
   so.settings.quarantine_undecodable = o.quarantine.value_or(false);
+  if (passivate_after)
+    so.settings.passivate_after = *passivate_after;
   if (o.workers)
     so.executor.workers = *o.workers;
   so.executor.exec_runner = make_exec_runner();
@@ -357,6 +371,8 @@ int main(int argc, char** argv) {
   app.add_option("--token", o.token, "Bearer token the HTTP API requires")
     ->envname("ALMANAC_TOKEN");
   app.add_option("--workers", o.workers, "Runs executing at once (default 8)");
+  app.add_option("--passivate-after", o.passivate_after,
+                 "Stop a job's actor after it is idle this long (default 10s; 0s: never)");
   app.add_flag("--demo", o.demo, "Create a few demo jobs when the data directory has none");
   app.add_flag("--quarantine", o.quarantine,
                "Start even if some jobs' logs cannot be decoded; report them in health");

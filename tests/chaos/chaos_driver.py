@@ -59,8 +59,9 @@ class Stuck(Exception):
 class Daemon:
     """One almanacd process at a time on one data directory."""
 
-    def __init__(self, binary, data, stderr_path, start_timeout):
+    def __init__(self, binary, data, stderr_path, start_timeout, extra_args=()):
         self.binary = binary
+        self.extra_args = list(extra_args)
         self.data = data
         self.stderr_path = stderr_path
         self.start_timeout = start_timeout
@@ -72,7 +73,7 @@ class Daemon:
         err = open(self.stderr_path, "ab")
         self.proc = subprocess.Popen(
             [self.binary, "--data", self.data, "--admin", "127.0.0.1:0", "--http", "127.0.0.1:0",
-             "--grace", "10s"],
+             "--grace", "10s"] + self.extra_args,
             stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
         err.close()
         line = [None]
@@ -302,6 +303,8 @@ def main():
                          "'exactly one run'")
     ap.add_argument("--start-timeout", type=float, default=60.0,
                     help="seconds to wait for the ready line (default 60)")
+    ap.add_argument("--daemon-arg", action="append", default=[],
+                    help="an extra almanacd argument (repeat), e.g. --daemon-arg=--passivate-after=200ms")
     ap.add_argument("--work", help="working directory (default: a new one in /tmp)")
     ap.add_argument("--keep", action="store_true", help="keep the working directory")
     args = ap.parse_args()
@@ -316,7 +319,8 @@ def main():
     print("chaos: seed %d, %d cycles, work dir %s" % (seed, args.cycles, work), flush=True)
     begun = time.monotonic()
 
-    daemon = Daemon(args.almanacd, paths["data"], paths["stderr"], args.start_timeout)
+    daemon = Daemon(args.almanacd, paths["data"], paths["stderr"], args.start_timeout,
+                    args.daemon_arg)
     load = Workload(daemon, rng, paths["actions"], paths["runs"], sys.executable,
                     request_timeout=15.0)
     timeline = open(paths["timeline"], "a")
