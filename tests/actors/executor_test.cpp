@@ -26,7 +26,8 @@ executor_options workers(std::size_t n) {
 
 } // namespace
 
-TEST_CASE("the executor runs registered handlers and reports throws as failures", "[actors]") {
+TEST_CASE("the executor runs registered handlers and reports throws as failures",
+          "[actors][executor]") {
   executor ex{workers(2)};
   ex.register_handler("ok", [](const run_context&) {});
   ex.register_handler("throws", [](const run_context&) { throw std::runtime_error("nope"); });
@@ -43,7 +44,7 @@ TEST_CASE("the executor runs registered handlers and reports throws as failures"
   CHECK_THAT(fc.error, Catch::Contains("missing"));
 }
 
-TEST_CASE("a cancelled run sees cancelled and is reported failed", "[actors]") {
+TEST_CASE("a cancelled run sees cancelled and is reported failed", "[actors][executor]") {
   executor ex{workers(1)};
   std::promise<void> started;
   ex.register_handler("loop", [&](const run_context& ctx) {
@@ -60,7 +61,7 @@ TEST_CASE("a cancelled run sees cancelled and is reported failed", "[actors]") {
   CHECK(o.error == "cancelled");
 }
 
-TEST_CASE("a run cut off by stop is asked to stop and never reported", "[actors]") {
+TEST_CASE("a run cut off by stop is asked to stop and never reported", "[actors][executor]") {
   std::atomic<int> reported{0};
   std::atomic<bool> saw_cancel{false};
   std::promise<void> started;
@@ -84,7 +85,7 @@ TEST_CASE("a run cut off by stop is asked to stop and never reported", "[actors]
   CHECK(reported == 0);
 }
 
-TEST_CASE("run output keeps only its last 4 KiB", "[actors]") {
+TEST_CASE("run output keeps only its last 4 KiB", "[actors][executor]") {
   std::string big(10000, 'a');
   big += "tail";
   auto t = output_tail(big);
