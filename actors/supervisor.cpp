@@ -97,7 +97,16 @@ void answer(caf::typed_response_promise<job_state>& rp, T&& value) {
 
 instant now_of(pointer self) { return self->state.ctx->clk->now(); }
 
-// The job's actor, spawned from the log (snapshot + tail) when the job was passivated.
+// A job's state as its log holds it (snapshot + tail): what a passivated job's actor would hold.
+result<job_state> load_passive(pointer self, job_id id) {
+  job_state s;
+  auto loaded = self->state.ctx->log->load_job(id, s);
+  if (!loaded.ok())
+    return store::to_error(loaded);
+  return s;
+}
+
+// The job's actor, spawned from the log when the job was passivated.
 result<job_actor> actor_of(pointer self, job_id id) {
   auto& st = self->state;
   auto i = st.jobs.find(id);
@@ -107,13 +116,12 @@ result<job_actor> actor_of(pointer self, job_id id) {
   e.active = std::chrono::steady_clock::now();
   if (e.actor)
     return e.actor;
-  job_state s;
-  auto loaded = st.ctx->log->load_job(id, s);
-  if (!loaded.ok())
-    return store::to_error(loaded);
-  if (!s.live())
+  auto s = load_passive(self, id);
+  if (!s)
+    return std::move(s).err();
+  if (!s->live())
     return fail(errc::not_found, "job " + to_string(id) + " was deleted");
-  e.actor = spawn_job_actor(self, std::move(s), st.ctx);
+  e.actor = spawn_job_actor(self, std::move(*s), st.ctx);
   st.by_addr[e.actor.address()] = id;
   return e.actor;
 }
@@ -129,6 +137,20 @@ void forget_actor(pointer self, job_id id, const job_actor& actor) {
 }
 
 using job_reply = std::function<void(result<job_state>)>;
+
+// A job_reply that answers a client's request.
+job_reply deliver_to(caf::typed_response_promise<job_state> rp) {
+  return [rp](result<job_state> r) mutable {
+    if (r)
+      rp.deliver(std::move(*r));
+    else
+      rp.deliver(to_caf_error(r.err()));
+  };
+}
+
+duration sweep_interval(const runtime_settings& settings) {
+  return std::max<duration>(settings.passivate_after / 2, std::chrono::milliseconds{100});
+}
 
 // Sends `msg` to the job's actor and hands the answer to `done`. A request bounced because the
 // actor stopped meanwhile (passivation raced it: the request never ran) goes once more, to an
@@ -391,22 +413,8 @@ caf::result<job_state> forward(pointer self, const std::string& job, command cmd
     return to_caf_error(id.err());
   notify_projector(self);
   auto rp = self->make_response_promise<job_state>();
-  ask_job(self, *id, job_command{std::move(cmd)}, [=](result<job_state> r) mutable {
-    if (r)
-      rp.deliver(std::move(*r));
-    else
-      rp.deliver(to_caf_error(r.err()));
-  });
+  ask_job(self, *id, job_command{std::move(cmd)}, deliver_to(rp));
   return rp;
-}
-
-// A job's state without waking it: from its actor when it has one, else from the log.
-result<job_state> load_passive(pointer self, job_id id) {
-  job_state s;
-  auto loaded = self->state.ctx->log->load_job(id, s);
-  if (!loaded.ok())
-    return store::to_error(loaded);
-  return s;
 }
 
 // Asks idle job actors to stop (see supervisor.hpp); each that does leaves only its entry.
@@ -538,8 +546,7 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
                                  format_duration(recovered.took));
   rearm(self);
   if (idle_for > duration::zero())
-    self->delayed_send(self, std::max<duration>(idle_for / 2, std::chrono::milliseconds{100}),
-                       sweep_atom::value);
+    self->delayed_send(self, sweep_interval(st.ctx->settings), sweep_atom::value);
 
   // A shutdown ends the job actors with the supervisor, so none outlives it (and the log).
   self->set_exit_handler([=](caf::exit_msg& em) {
@@ -663,12 +670,7 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
         return std::move(*s);
       }
       auto rp = self->make_response_promise<job_state>();
-      ask_job(self, *id, get_atom::value, [=](result<job_state> r) mutable {
-        if (r)
-          rp.deliver(std::move(*r));
-        else
-          rp.deliver(to_caf_error(r.err()));
-      });
+      ask_job(self, *id, get_atom::value, deliver_to(rp));
       return rp;
     },
     [=](list_request& req) -> caf::result<job_list> {
@@ -798,10 +800,7 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
 #endif
       }
       sweep(self);
-      self->delayed_send(self,
-                         std::max<duration>(st.ctx->settings.passivate_after / 2,
-                                            std::chrono::milliseconds{100}),
-                         sweep_atom::value);
+      self->delayed_send(self, sweep_interval(st.ctx->settings), sweep_atom::value);
     },
     [=](stop_atom) -> std::uint64_t {
       auto& st = self->state;
