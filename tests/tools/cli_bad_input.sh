@@ -11,30 +11,8 @@ set -euo pipefail
 ALMANACD=$1
 ALMANAC=$2
 REPLAY=$3
-T=$(mktemp -d /tmp/almanac-cli-bad-XXXXXX)
-DAEMON_PID=
-cleanup() {
-  if [[ -n $DAEMON_PID ]] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-    kill -KILL "$DAEMON_PID" 2>/dev/null || true
-    wait "$DAEMON_PID" 2>/dev/null || true
-  fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  [[ -f $T/daemon.err ]] && { echo "--- daemon stderr:" >&2; tail -30 "$T/daemon.err" >&2; }
-  exit 1
-}
-
-wait_for() {
-  local deadline=$((SECONDS + 60))
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
+WAIT_SECONDS=60
+source "$(dirname "$0")/daemon_test_lib.sh" cli-bad
 
 "$ALMANACD" --data "$T/data" --admin 127.0.0.1:0 --http 127.0.0.1:0 >"$T/daemon.out" \
   2>"$T/daemon.err" &

@@ -10,32 +10,8 @@ set -euo pipefail
 ALMANACD=$1
 ALMANAC=$2
 REPLAY=$3
-T=$(mktemp -d /tmp/almanac-e2e-XXXXXX)
-DAEMON_PID=
-cleanup() {
-  if [[ -n $DAEMON_PID ]] && kill -0 "$DAEMON_PID" 2>/dev/null; then
-    kill -KILL "$DAEMON_PID" 2>/dev/null || true
-    wait "$DAEMON_PID" 2>/dev/null || true
-  fi
-  rm -rf "$T"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  [[ -f $T/daemon.err ]] && { echo "--- daemon stderr:" >&2; tail -30 "$T/daemon.err" >&2; }
-  exit 1
-}
+source "$(dirname "$0")/daemon_test_lib.sh" e2e
 step() { echo "== $*"; }
-
-# Polls `$@` every 0.2 s for up to 30 s until it succeeds.
-wait_for() {
-  local deadline=$((SECONDS + 30))
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
 
 start_daemon() {
   : >"$T/daemon.out"
