@@ -51,6 +51,10 @@ struct run_outcome {
   std::string error;
   // The last bytes of the run's output, capped at max_output_tail.
   std::string output_tail;
+  // The run could not be carried out because the daemon itself ran short (file descriptors,
+  // memory, processes: EMFILE, ENFILE, ENOMEM, EAGAIN from pipe or spawn, a local socket error),
+  // not because of its target. Such a run is tried again and never counts as the job's failure.
+  bool infra = false;
 };
 
 // Run output kept per run: the last 4 KiB.

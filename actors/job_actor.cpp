@@ -209,7 +209,7 @@ job_actor::behavior_type job_behavior(pointer self, job_state initial,
       auto& o = done.outcome;
       self->state.queue.push_back(pending_command{
         command{run_finished{done.key.run_id, o.ok, std::move(o.error), done.took,
-                             std::move(o.output_tail)},
+                             std::move(o.output_tail), o.infra},
                 "system", {}},
         self->make_response_promise<job_state>()});
       process(self);

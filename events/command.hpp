@@ -55,6 +55,9 @@ struct run_finished {
   std::string error;
   duration took{};
   std::string output_tail;
+  // The daemon's own resources failed, not the target (see run_outcome::infra): the run is
+  // retried and the job's consecutive errors stay as they are.
+  bool infra = false;
 };
 
 // Recovery: every run still in flight in the log was cut off by a crash or a stop.
