@@ -227,6 +227,13 @@ history_change history_projector::apply(std::uint64_t position, const event& e) 
     }
     void operator()(const job_completed&) { add("completed", "completed"); }
     void operator()(const job_deleted&) { add("delete", "deleted"); }
+    void operator()(const log_salvaged& l) {
+      job.name = "(the log)";
+      add("salvage", "", "write-ahead log " + l.files + " damaged (" + l.reason + "); positions " +
+                           std::to_string(l.kept_through + 1) + " to " +
+                           std::to_string(l.seen_up_to) + " lost; damaged files copied to " +
+                           l.backup);
+    }
   };
   std::visit(visitor{*this, e, job, audit, finish, change}, e.body);
   return change;

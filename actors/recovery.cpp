@@ -1,5 +1,7 @@
 #include "actors/recovery.hpp"
 
+#include "schedule/time_text.hpp"
+
 #include <chrono>
 
 namespace almanac {
@@ -46,8 +48,29 @@ result<recovered_jobs> recover_one_by_one(const runtime_context& ctx) {
 
 } // namespace
 
+// The log's own stream: the salvages an operator accepted stay visible in health for good.
+result<std::vector<std::string>> recover_salvages(const runtime_context& ctx) {
+  std::vector<std::string> out;
+  auto st = ctx.log->scan_stream(log_stream, 1, store::max_seq, [&](const event& e) {
+    if (auto* l = std::get_if<log_salvaged>(&e.body)) {
+      store::wal_damage d{l->files, l->reason, l->bytes_dropped, l->kept_through, 0,
+                          l->seen_up_to, l->backup};
+      out.push_back(format_instant(e.env.recorded_at) + ": " + d.describe());
+    }
+    return true;
+  });
+  if (!st.ok())
+    return store::to_error(st);
+  return out;
+}
+
 result<recovered_jobs> recover_jobs(const runtime_context& ctx) {
   auto start = std::chrono::steady_clock::now();
+  auto salvages = recover_salvages(ctx);
+  if (!salvages)
+    return std::move(salvages).err();
+  for (const auto& line : *salvages)
+    ctx.say(log_level::warning, "this log was salvaged at " + line);
   recovered_jobs out;
   // The fast path: every stream and snapshot in one scan.
   auto st = ctx.log->load_jobs([&](job_state&& s, const std::string& warning) {
@@ -71,6 +94,7 @@ result<recovered_jobs> recover_jobs(const runtime_context& ctx) {
       return slow;
     out = std::move(*slow);
   }
+  out.log_salvages = std::move(*salvages);
   out.took = std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() - start);
   return out;
 }

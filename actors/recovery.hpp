@@ -17,6 +17,9 @@ struct recovered_jobs {
   std::vector<job_state> jobs;
   // "job 00000000000000a1: seq 7: unknown event type tag 99" per quarantined job.
   std::vector<std::string> quarantined;
+  // Every salvage of a damaged write-ahead log recorded in the log (log_salvaged), oldest first:
+  // "2026-12-01T10:00:00Z: the write-ahead log ... is damaged (...): ... lost".
+  std::vector<std::string> log_salvages;
   // The sum of the recovered streams' lengths (events covered by snapshots included).
   std::uint64_t events_total = 0;
   std::uint64_t snapshot_warnings = 0;

@@ -33,6 +33,8 @@ result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
   store::open_options o;
   o.sync = opts.durability;
   o.memtable_bytes = opts.memtable_bytes;
+  o.salvage = opts.salvage;
+  o.salvage_at = opts.clk ? opts.clk->now() : p->wall.now();
   if (auto s = store::event_log::open(opts.data_dir, o, p->log); !s.ok()) {
     auto err = store::to_error(s);
     if (err.code == errc::corrupt_event)
@@ -52,6 +54,7 @@ result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
   if (!recovered)
     return std::move(recovered).err();
   p->recovered.quarantined = recovered->quarantined;
+  p->recovered.log_salvages = recovered->log_salvages;
   p->recovered.events_total = recovered->events_total;
   p->recovered.snapshot_warnings = recovered->snapshot_warnings;
   p->recovered.took = recovered->took;

@@ -79,6 +79,7 @@ struct supervisor_state {
   std::optional<instant> armed_for;
   std::deque<instant> recent_failures;
   std::vector<std::string> quarantined;
+  std::vector<std::string> log_salvages;
   bool stopping = false;
   instant started_at{};
   std::mt19937_64 ids{std::random_device{}()};
@@ -503,6 +504,7 @@ health_report health(pointer self) {
   h.recently_failed = st.recent_failures.size();
   h.fleet_alert = h.recently_failed >= st.ctx->settings.fleet_alert_failures;
   h.quarantined = st.quarantined;
+  h.log_salvages = st.log_salvages;
   return h;
 }
 
@@ -513,6 +515,7 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
   st.projector = std::move(projector);
   st.started_at = now_of(self);
   st.quarantined = std::move(recovered.quarantined);
+  st.log_salvages = std::move(recovered.log_salvages);
   // Overdue jobs are spread out so a thousand of them do not all fire in the same millisecond;
   // each then follows its misfire policy when its due arrives late.
   auto now = st.started_at;

@@ -264,6 +264,10 @@ void serialize(Archive&, job_deleted&) {
   // nop: no fields
 }
 template <class Archive>
+void serialize(Archive& ar, log_salvaged& e) {
+  ar(e.files, e.reason, e.bytes_dropped, e.kept_through, e.seen_up_to, e.backup);
+}
+template <class Archive>
 void serialize(Archive& ar, event_envelope& e) {
   ar(e.job, e.seq, e.recorded_at, e.actor, e.note, e.cause);
 }
@@ -323,6 +327,7 @@ constexpr std::array<tag_entry, std::variant_size_v<event_body>> tags{{
   {12, "JobFailed"},
   {13, "JobCompleted"},
   {14, "JobDeleted"},
+  {15, "LogSalvaged"},
 }};
 
 // Reads a string_view in place, so decoding copies no input.

@@ -108,10 +108,30 @@ struct job_completed {};
 
 struct job_deleted {};
 
+// The log's own stream (job id 0, never a job) records that an operator started the daemon on a
+// damaged write-ahead log and accepted the loss (almanacd --salvage): what was dropped, and
+// where the damaged files were copied before anything changed. Global positions
+// kept_through + 1 .. seen_up_to are lost for good and are never reused.
+struct log_salvaged {
+  // The damaged write-ahead log files and what RocksDB found wrong with them.
+  std::string files;
+  std::string reason;
+  std::uint64_t bytes_dropped = 0;
+  // The last global position recovered.
+  std::uint64_t kept_through = 0;
+  // The highest position seen in the damaged files or acknowledged before the crash.
+  std::uint64_t seen_up_to = 0;
+  // The directory holding the copy of the damaged files.
+  std::string backup;
+};
+
 using event_body =
   std::variant<job_created, job_updated, job_paused, job_resumed, job_revived, run_started,
                run_succeeded, run_failed, run_skipped, run_queued, run_abandoned, job_failed,
-               job_completed, job_deleted>;
+               job_completed, job_deleted, log_salvaged>;
+
+// The stream of the log's own events (log_salvaged): never a job's id.
+inline constexpr job_id log_stream{0};
 
 // Who acted: "system", "timer", "user:NAME", "node:ID".
 struct event_envelope {

@@ -120,6 +120,9 @@ struct apply {
     s.next_run_at.reset();
     s.queued_fire.reset();
   }
+  void operator()(const log_salvaged&) {
+    // nop: the log's own stream holds no job
+  }
 };
 
 } // namespace

@@ -28,18 +28,6 @@ using namespace detail;
 
 namespace {
 
-// Forwards RocksDB's warnings and errors to stderr, where the daemon's own log lines go.
-class stderr_logger final : public rocksdb::Logger {
-public:
-  stderr_logger() : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
-  using rocksdb::Logger::Logv;
-  void Logv(const char* format, va_list ap) override {
-    char line[1024];
-    std::vsnprintf(line, sizeof line, format, ap);
-    std::fprintf(stderr, "rocksdb: %s\n", line);
-  }
-};
-
 
 // `job_prefix`: keys start with a job id (streams, snapshots), so one stream is one prefix.
 rocksdb::ColumnFamilyOptions cf_options(const std::shared_ptr<rocksdb::Cache>& cache,
@@ -213,6 +201,89 @@ event_log::~event_log() {
   static_cast<void>(close());
 }
 
+namespace {
+
+rocksdb::Status open_db(const event_log::impl& p, const rocksdb::DBOptions& dbo,
+                        const std::filesystem::path& dir,
+                        const std::vector<rocksdb::ColumnFamilyDescriptor>& descs,
+                        std::vector<rocksdb::ColumnFamilyHandle*>& handles, rocksdb::DB*& db,
+                        open_mode mode) {
+  switch (mode) {
+    case open_mode::read_write:
+      return rocksdb::DB::Open(dbo, dir.string(), descs, &handles, &db);
+    case open_mode::read_only:
+      return rocksdb::DB::OpenForReadOnly(dbo, dir.string(), descs, &handles, &db);
+    case open_mode::secondary:
+      return rocksdb::DB::OpenAsSecondary(dbo, dir.string(), p.opts.secondary_path, descs,
+                                          &handles, &db);
+  }
+  return rocksdb::Status::InvalidArgument("unknown open mode");
+}
+
+// The highest position readable anywhere in `dir`'s files, records after a damage included
+// (RocksDB's kSkipAnyCorruptedRecords, read-only): how far the lost range reaches.
+std::uint64_t highest_position_seen(const std::filesystem::path& dir, const open_options& opts) {
+  rocksdb::DBOptions dbo;
+  dbo.paranoid_checks = true;
+  dbo.max_open_files = -1;
+  dbo.info_log = std::make_shared<detail::recovery_logger>();
+  dbo.wal_recovery_mode = rocksdb::WALRecoveryMode::kSkipAnyCorruptedRecords;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* db = nullptr;
+  auto st = rocksdb::DB::OpenForReadOnly(dbo, dir.string(), descriptors(opts), &handles, &db);
+  std::uint64_t highest = 0;
+  if (st.ok()) {
+    // Not the last global key: with records skipped, any surviving one may be the highest.
+    std::unique_ptr<rocksdb::Iterator> it{db->NewIterator({}, handles[2])};
+    for (it->SeekToLast(); it->Valid(); it->Prev()) {
+      if (it->key().size() == 8) {
+        highest = get_u64({it->key().data(), 8});
+        break;
+      }
+    }
+    std::string kept;
+    if (db->Get({}, handles[6], meta_highest_position, &kept).ok() && kept.size() == 8)
+      highest = std::max(highest, get_u64(kept));
+  }
+  for (auto* h : handles)
+    db->DestroyColumnFamilyHandle(h);
+  if (db) {
+    db->Close().PermitUncheckedError();
+    delete db;
+  }
+  return highest;
+}
+
+// Appends log_salvaged to the log's own stream (through the writer, so it takes the first
+// position after the lost ones), then flushes: the damaged write-ahead log is no longer needed
+// and the next start opens cleanly, the loss on record.
+status record_salvage(event_log::impl& p, const wal_damage& d) {
+  std::uint64_t seq = 0;
+  if (auto st = read_highest_seq(p.db, {p.streams, p.global, p.meta}, log_stream, seq); !st)
+    return st;
+  event e{event_envelope{log_stream, seq + 1, p.opts.salvage_at, "system",
+                         "started with --salvage: " + d.describe(), "salvage"},
+          log_salvaged{d.files, d.reason, d.bytes_dropped, d.kept_through, d.seen_up_to,
+                       d.backup}};
+  pending_append a;
+  if (auto st = prepare(log_stream, seq, {e}, a); !st)
+    return st;
+  std::promise<status> done;
+  auto future = done.get_future();
+  a.done = [&done](status st, std::uint64_t) { done.set_value(std::move(st)); };
+  if (!p.writer->submit(std::move(a), true))
+    return status::unavailable("recording the salvage: the log is closing");
+  if (auto st = future.get(); !st)
+    return st;
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  if (auto st = from_rocksdb(p.db->Flush(fo, p.handles), "flushing after the salvage"); !st)
+    return st;
+  return write_ack_mark(p.dir, {p.writer->durable_position(), false});
+}
+
+} // namespace
+
 status event_log::open(const std::filesystem::path& dir, const open_options& opts,
                        std::unique_ptr<event_log>& out) {
   auto p = std::make_unique<impl>();
@@ -227,31 +298,73 @@ status event_log::open(const std::filesystem::path& dir, const open_options& opt
     return status::invalid_argument("secondary open of " + dir.string()
                                     + " needs open_options::secondary_path");
   }
+  ack_mark mark_read;
+  if (auto st = read_ack_mark(dir, mark_read); !st) {
+    release(*p);
+    return st;
+  }
+  auto mark = mark_read.position;
+  // After a crash, look before writing: a read-only open finds a damaged or cut log without
+  // changing a file (a read-write open starts a new WAL and MANIFEST before the mark can be
+  // compared). After a clean close the log holds nothing to replay and this is skipped.
+  if (opts.mode == open_mode::read_write && mark > 0 && !mark_read.clean && !opts.salvage) {
+    auto probe = opts;
+    probe.mode = open_mode::read_only;
+    std::unique_ptr<event_log> ro;
+    if (auto st = open(dir, probe, ro); !st) {
+      release(*p);
+      return st;
+    }
+  }
+  auto logger = std::make_shared<recovery_logger>();
   rocksdb::DBOptions dbo;
   dbo.create_if_missing = opts.mode == open_mode::read_write;
   dbo.create_missing_column_families = opts.mode == open_mode::read_write;
   dbo.paranoid_checks = true;
+  // A record that does not read back in the middle of a write-ahead log fails the open instead
+  // of silently ending the log there (RocksDB's default, point-in-time recovery, keeps what
+  // precedes it and drops the rest, acknowledged or not). Only an incomplete last record, the
+  // write a crash cut off before it was acknowledged, is dropped without a word.
+  dbo.wal_recovery_mode = rocksdb::WALRecoveryMode::kTolerateCorruptedTailRecords;
+  // Catches a missing or shortened closed WAL (the live one is not tracked: the mark is).
+  dbo.track_and_verify_wals_in_manifest = true;
+  // A refused start must leave the files as the crash left them: no flush of what was
+  // recovered until the open is accepted.
+  dbo.avoid_flush_during_recovery = true;
   // Required by secondary instances; keeps every table reader open (no reopen per read).
   dbo.max_open_files = -1;
   dbo.max_background_jobs = 2;
   dbo.db_write_buffer_size = opts.memtable_bytes;
   dbo.keep_log_file_num = 4;
-  // RocksDB's info LOG goes to stderr (warnings and worse), not into the data directory: on a
-  // full disk a failed LOG write makes Debian's librocksdb abort on the next line.
-  dbo.info_log = std::make_shared<stderr_logger>();
+  dbo.info_log = logger;
   auto descs = descriptors(opts);
-  rocksdb::Status rst;
-  switch (opts.mode) {
-    case open_mode::read_write:
-      rst = rocksdb::DB::Open(dbo, dir.string(), descs, &p->handles, &p->db);
-      break;
-    case open_mode::read_only:
-      rst = rocksdb::DB::OpenForReadOnly(dbo, dir.string(), descs, &p->handles, &p->db);
-      break;
-    case open_mode::secondary:
-      rst = rocksdb::DB::OpenAsSecondary(dbo, dir.string(), opts.secondary_path, descs,
-                                         &p->handles, &p->db);
-      break;
+  auto rst = open_db(*p, dbo, dir, descs, p->handles, p->db, opts.mode);
+  std::optional<wal_damage> damage;
+  std::filesystem::path backup;
+  if (!rst.ok() && rst.IsCorruption() && !logger->drops().empty()) {
+    damage = damage_of(logger->drops(), rst.ToString());
+    release(*p);
+    if (!opts.salvage) {
+      damage->kept_through = 0;
+      damage->acknowledged_through = mark;
+      return status::corruption(
+        "cannot open " + dir.string() + ": " + damage->files + " is damaged (" + damage->reason
+        + (damage->bytes_dropped ? ", " + std::to_string(damage->bytes_dropped) + " bytes" : "")
+        + "); acknowledged events after the damage would be lost. Nothing was changed. Back up "
+          "the directory, run `almanac-replay --data " + dir.string()
+        + " verify` for a report, and start with --salvage to accept the loss");
+    }
+    if (opts.mode == open_mode::read_write) {
+      if (auto st = backup_for_salvage(dir, opts.salvage_at, backup); !st)
+        return st;
+      damage->seen_up_to = highest_position_seen(backup, opts);
+      if (auto st = lock_directory(dir, p->lock_fd); !st)
+        return st;
+    } else {
+      damage->seen_up_to = highest_position_seen(dir, opts);
+    }
+    dbo.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+    rst = open_db(*p, dbo, dir, descs, p->handles, p->db, opts.mode);
   }
   if (!rst.ok()) {
     release(*p);
@@ -272,17 +385,63 @@ status event_log::open(const std::filesystem::path& dir, const open_options& opt
     release(*p);
     return st;
   }
-  if (opts.mode == open_mode::read_write) {
-    column_families cfs{p->streams, p->global, p->meta};
-    std::uint64_t position = 0;
-    if (auto st = read_highest_position(p->db, cfs, position); !st) {
+  column_families cfs{p->streams, p->global, p->meta};
+  std::uint64_t position = 0;
+  if (auto st = read_highest_position(p->db, cfs, position); !st) {
+    release(*p);
+    return st;
+  }
+  // A log cut short (truncated on a record boundary or inside one) opens without a word from
+  // RocksDB: only the mark, written after the syncs it covers, tells.
+  if (mark > position && !damage) {
+    if (!opts.salvage) {
       release(*p);
-      return st;
+      return status::corruption(
+        "cannot open " + dir.string() + ": the log ends at position " + std::to_string(position)
+        + " but positions up to " + std::to_string(mark) + " were acknowledged ("
+        + (dir / ack_mark_name).string()
+        + "): the write-ahead log lost its tail. Nothing was changed. Back up the directory, "
+          "run `almanac-replay --data " + dir.string()
+        + " verify` for a report, and start with --salvage to accept the loss");
     }
+    damage = wal_damage{};
+    damage->reason = "the log ends at position " + std::to_string(position) + " but positions up to "
+                     + std::to_string(mark) + " were acknowledged";
+    if (opts.mode == open_mode::read_write) {
+      if (auto st = backup_for_salvage(dir, opts.salvage_at, backup); !st) {
+        release(*p);
+        return st;
+      }
+    }
+  }
+  if (damage) {
+    damage->kept_through = position;
+    damage->acknowledged_through = mark;
+    damage->seen_up_to = std::max({damage->seen_up_to, mark, position});
+    damage->backup = backup.string();
+  }
+  if (opts.mode == open_mode::read_write) {
+    // Lost positions are never handed out again: a projection or an exported copy may have
+    // seen them.
+    auto start = damage ? damage->seen_up_to : position;
     p->gate = std::make_unique<write_gate>(p->db);
     p->writer = std::make_unique<group_commit>(*p->gate, cfs, opts.sync, opts.max_queued_events,
-                                               opts.max_group_events, position);
+                                               opts.max_group_events, start);
+    if (damage) {
+      if (auto st = record_salvage(*p, *damage); !st) {
+        p->writer->stop();
+        release(*p);
+        return st;
+      }
+    }
+    if (opts.sync == durability::sync) {
+      auto* writer = p->writer.get();
+      p->marker = std::make_unique<ack_marker>(
+        dir, opts.ack_mark_interval, [writer] { return writer->durable_position(); },
+        damage ? 0 : mark);
+    }
   }
+  p->damage = std::move(damage);
   out.reset(new event_log(std::move(p)));
   return status{};
 }
@@ -301,6 +460,8 @@ status event_log::close() {
   // The writer object stays (stopped) so that a late append_async finds it and is refused.
   if (impl_->writer)
     impl_->writer->stop();
+  if (impl_->marker)
+    impl_->marker->stop();
   status st;
   if (impl_->db && impl_->opts.mode == open_mode::read_write) {
     st = from_rocksdb(impl_->db->FlushWAL(impl_->opts.sync == durability::sync),
@@ -310,6 +471,13 @@ status event_log::close() {
     if (st) {
       st = from_rocksdb(impl_->db->Flush(rocksdb::FlushOptions{}, impl_->handles),
                         "flushing " + impl_->dir.string());
+    }
+    // After the writer stopped, so the mark holds its last acknowledgement; clean only when the
+    // flush left the write-ahead log with nothing to replay.
+    if (impl_->marker) {
+      auto mark_st = write_ack_mark(impl_->dir, {impl_->writer->durable_position(), st.is_ok()});
+      if (st)
+        st = mark_st;
     }
   }
   release(*impl_);
@@ -554,6 +722,10 @@ status event_log::compact() {
         !st)
       return st;
   return status{};
+}
+
+const std::optional<wal_damage>& event_log::wal_damage_found() const noexcept {
+  return impl_->damage;
 }
 
 const std::filesystem::path& event_log::directory() const noexcept {

@@ -13,6 +13,7 @@
 #include "store/projection_batch.hpp"
 #include "store/status.hpp"
 #include "store/verify_report.hpp"
+#include "store/wal_damage.hpp"
 
 #include "events/event.hpp"
 #include "events/job_state.hpp"
@@ -68,6 +69,8 @@ public:
   //   io_error "data directory X is in use by another process" when another read-write instance
   //   holds the directory (this process included);
   //   newer_format when the directory was written by a newer format version;
+  //   corruption naming the damaged write-ahead log file (or the cut: "the log ends at position
+  //   P but positions up to H were acknowledged") and what to run, unless opts.salvage;
   //   io_error / corruption from RocksDB (missing directory for read_only and secondary).
   static status open(const std::filesystem::path& dir, const open_options& opts,
                      std::unique_ptr<event_log>& out);
@@ -212,6 +215,10 @@ public:
     duration write_time{};
   };
   write_stats stats() const noexcept;
+
+  // What open found wrong with the write-ahead log and accepted (open_options::salvage): empty
+  // after a clean open. verify() reports it too.
+  const std::optional<wal_damage>& wal_damage_found() const noexcept;
 
   const std::filesystem::path& directory() const noexcept;
   open_mode mode() const noexcept;

@@ -2,6 +2,9 @@
 // is, and how much may queue for the group-commit writer. The defaults are the safe ones.
 #pragma once
 
+#include <almanac/time.hpp>
+
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -47,6 +50,21 @@ struct open_options {
   // per column family (7 of them). Also caps the WAL's preallocation and the free space RocksDB
   // wants before it clears a "no space" error. Default: 64 MiB.
   std::size_t memtable_bytes = std::size_t{64} << 20;
+  // What to do with a damaged write-ahead log (store/wal_damage.hpp): records that do not read
+  // back in the middle of a file, or a log that ends before its acknowledged mark. Without
+  // salvage, open refuses with corruption and changes nothing: the operator backs up, runs
+  // almanac-replay verify, and decides. With salvage, a read-write open copies the damaged files
+  // to <dir>/salvage-<time>/, keeps what reads back up to the first damage (RocksDB's
+  // point-in-time recovery), never reuses the lost positions, and records a log_salvaged event in
+  // the log's own stream; read-only and secondary opens read what is left and report the damage
+  // through wal_damage_found() and verify(). A torn last record of a write that was never
+  // acknowledged is not damage: it is dropped silently either way. Default: refuse.
+  bool salvage = false;
+  // When the salvage is recorded (log_salvaged's recorded_at): the caller's clock.
+  instant salvage_at{};
+  // How often the acknowledged mark is rewritten while appends go on (durability::sync only).
+  // A cut of the log's last `ack_mark_interval` of appends is not detected. Default: 1 s.
+  duration ack_mark_interval = std::chrono::seconds{1};
 };
 
 } // namespace almanac::store

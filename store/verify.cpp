@@ -44,6 +44,11 @@ status event_log::verify(verify_report& out) const {
   if (!impl_->db)
     return status::unavailable("verify: the log is closed");
   auto* db = impl_->db;
+  // A salvaging read-write open recorded its loss in the log (log_salvaged); a read-only open
+  // only saw it.
+  if (impl_->damage && impl_->opts.mode != open_mode::read_write)
+    out.add({problem_kind::wal_damage, {}, 0, impl_->damage->kept_through + 1,
+             impl_->damage->describe()});
   if (auto st = db->VerifyChecksum(); !st.ok())
     out.add({problem_kind::checksum, {}, 0, 0, "table checksums: " + st.ToString()});
 

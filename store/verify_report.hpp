@@ -29,6 +29,9 @@ enum class problem_kind : std::uint8_t {
   missing_global,
   // The global order contradicts a stream's order (a later position holds an earlier seq).
   order_mismatch,
+  // The write-ahead log did not read back whole when the log was opened (a damaged record, or a
+  // log that ends before its acknowledged mark): acknowledged events are missing.
+  wal_damage,
 };
 
 std::string_view to_string(problem_kind k) noexcept;

@@ -450,6 +450,8 @@ void add_queries(CLI::App& app, std::shared_ptr<client_options> o) {
                 << format_instant(r->started_at) << '\n';
       for (const auto& q : r->quarantined)
         std::cout << "quarantined: " << q << '\n';
+      for (const auto& l : r->log_salvages)
+        std::cout << "log salvaged: " << l << '\n';
       for (const auto& s : r->runs_in_flight)
         if (s.stuck)
           std::cout << "stuck: " << s.job_name << " run " << s.run_id << " for "

@@ -47,6 +47,9 @@ public:
     if (const char* made = ::mkdtemp(tmpl))
       scratch_ = made;
     store::open_options o;
+    // Reads what a damaged write-ahead log still holds and says what is missing (verify reports
+    // it as a problem), instead of refusing as the daemon does.
+    o.salvage = true;
     o.mode = store::open_mode::secondary;
     o.secondary_path = scratch_.string();
     auto s = scratch_.empty() ? store::status::io_error("no scratch directory")
@@ -59,6 +62,8 @@ public:
         throw stop_with{exit_refused, "cannot open the log in '" + dir.string() + "': " +
                                         r.to_string() + " (as secondary: " + s.to_string() + ")"};
     }
+    if (const auto& d = log_->wal_damage_found())
+      std::cerr << "warning: " << d->describe() << '\n';
   }
   ~opened_log() {
     if (log_)

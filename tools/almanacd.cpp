@@ -53,6 +53,8 @@ struct daemon_options {
   std::optional<std::string> token;
   std::optional<bool> demo;
   std::optional<bool> quarantine;
+  // Command line only: accepting the loss of a damaged log is a decision for one start.
+  bool salvage = false;
   std::optional<bool> no_http;
   std::optional<std::size_t> workers;
 };
@@ -247,6 +249,9 @@ int run_daemon(daemon_options o) {
   caf::actor_system sys{cfg};
 
   log->info("almanacd {} starting: pid {}, data {}", "0.1.0", ::getpid(), *o.data);
+  if (o.salvage)
+    log->warn("--salvage: a damaged write-ahead log will be accepted; what cannot be read back is "
+              "lost and recorded as such");
   if (auto holder = lock_data_dir(*o.data); holder != 0) {
     log->critical("data directory {} is in use by another almanacd{}", *o.data,
                   holder > 0 ? " (pid " + std::to_string(holder) + ")" : std::string{});
@@ -255,6 +260,7 @@ int run_daemon(daemon_options o) {
   scheduler_options so;
   so.data_dir = *o.data;
   so.settings.quarantine_undecodable = o.quarantine.value_or(false);
+  so.salvage = o.salvage;
   if (passivate_after)
     so.settings.passivate_after = *passivate_after;
   if (o.workers)
@@ -275,6 +281,7 @@ int run_daemon(daemon_options o) {
                   to_string(started.err().code));
     if (started.err().code == errc::corrupt_event)
       log->critical("run `almanac-replay --data {} verify` for a full report", *o.data);
+
     return exit_refused;
   }
   auto sched = std::move(*started);
@@ -376,6 +383,9 @@ int main(int argc, char** argv) {
   app.add_flag("--demo", o.demo, "Create a few demo jobs when the data directory has none");
   app.add_flag("--quarantine", o.quarantine,
                "Start even if some jobs' logs cannot be decoded; report them in health");
+  app.add_flag("--salvage", o.salvage,
+               "Start even if the write-ahead log is damaged: copy it aside, keep what reads "
+               "back, record the loss (audit trail, health)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

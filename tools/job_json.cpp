@@ -537,6 +537,14 @@ json event_to_json(std::uint64_t position, const event& e) {
     void operator()(const job_deleted&) const {
       // nop: no fields of its own
     }
+    void operator()(const log_salvaged& l) const {
+      j["files"] = l.files;
+      j["reason"] = l.reason;
+      j["bytes_dropped"] = l.bytes_dropped;
+      j["kept_through"] = l.kept_through;
+      j["seen_up_to"] = l.seen_up_to;
+      j["backup"] = l.backup;
+    }
   };
   std::visit(visitor{j}, e.body);
   return j;
@@ -573,6 +581,7 @@ json health_to_json(const health_report& h) {
           {"recently_failed", h.recently_failed},
           {"fleet_alert", h.fleet_alert},
           {"quarantined", h.quarantined},
+          {"log_salvages", h.log_salvages},
           {"started_at", iso(h.started_at)},
           {"now", iso(h.now)}};
 }

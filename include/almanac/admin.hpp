@@ -147,6 +147,9 @@ struct health_report {
   bool fleet_alert = false;
   // Jobs whose log could not be loaded at start-up (quarantined), with the reason.
   std::vector<std::string> quarantined;
+  // Every salvage of a damaged write-ahead log recorded in the log, oldest first: acknowledged
+  // events were lost there (see the audit trail's "salvage" entries).
+  std::vector<std::string> log_salvages;
   instant started_at{};
   instant now{};
 };
@@ -353,7 +356,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, health_report& x) {
   return f(caf::meta::type_name("almanac::health_report"), x.active, x.paused, x.failed,
            x.completed, x.erroring, x.runs_in_flight, x.recently_failed, x.fleet_alert,
-           x.quarantined, x.started_at, x.now);
+           x.quarantined, x.log_salvages, x.started_at, x.now);
 }
 
 } // namespace almanac

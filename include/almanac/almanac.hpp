@@ -44,6 +44,11 @@ struct scheduler_options {
   std::size_t memtable_bytes = std::size_t{64} << 20;
   // Default (null): the system clock. Tests pass a manual_clock.
   const clock* clk = nullptr;
+  // Start even when the write-ahead log is damaged, accepting the loss: the damaged files are
+  // copied aside, what reads back up to the damage is kept, and the loss is recorded in the log
+  // (audit trail and health show it). Without it start() refuses a damaged log with
+  // corrupt_event naming the file. See store::open_options::salvage. Default: refuse.
+  bool salvage = false;
   executor_options executor;
   runtime_settings settings;
   // Where operator-relevant log lines go (start, recovery, run failed, job failed, revived).

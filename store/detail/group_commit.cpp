@@ -85,7 +85,8 @@ group_commit::group_commit(write_gate& gate, column_families cfs, durability syn
     cfs_(cfs),
     max_queued_(max_queued == 0 ? 1 : max_queued),
     max_group_(max_group == 0 ? 1 : max_group),
-    highest_position_(highest_position) {
+    highest_position_(highest_position),
+    durable_position_(highest_position) {
   write_options_.sync = sync == durability::sync;
   thread_ = std::thread{[this] { run(); }};
 }
@@ -223,6 +224,7 @@ void group_commit::commit(std::vector<pending_append>& group) {
                         std::memory_order_relaxed);
     if (st) {
       highest_position_ = position;
+      durable_position_.store(position, std::memory_order_release);
       for (auto& [job, seq] : tentative)
         highest_seq_[job] = seq;
     } else {

@@ -58,6 +58,11 @@ public:
   std::uint64_t writes() const noexcept { return writes_.load(std::memory_order_relaxed); }
   std::uint64_t write_us() const noexcept { return write_us_.load(std::memory_order_relaxed); }
 
+  // The highest position written and synced so far (acknowledged, or about to be). Thread-safe.
+  std::uint64_t durable_position() const noexcept {
+    return durable_position_.load(std::memory_order_acquire);
+  }
+
 private:
   void run();
   void commit(std::vector<pending_append>& group);
@@ -85,6 +90,7 @@ private:
 
   std::atomic<std::uint64_t> writes_{0};
   std::atomic<std::uint64_t> write_us_{0};
+  std::atomic<std::uint64_t> durable_position_{0};
 
   std::thread thread_;
 };

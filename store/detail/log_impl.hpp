@@ -3,6 +3,7 @@
 #pragma once
 
 #include "store/detail/group_commit.hpp"
+#include "store/detail/wal_guard.hpp"
 #include "store/detail/write_gate.hpp"
 #include "store/event_log.hpp"
 
@@ -10,6 +11,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace almanac::store {
@@ -31,6 +33,11 @@ struct event_log::impl {
   // Every write after open goes through the gate (read-write instances only).
   std::unique_ptr<detail::write_gate> gate;
   std::unique_ptr<detail::group_commit> writer;
+  // Read-write with durability::sync only; stopped before the writer's last acknowledgements
+  // are counted, then once more at close.
+  std::unique_ptr<detail::ack_marker> marker;
+  // What open found wrong with the write-ahead log (salvaged, or reported read-only).
+  std::optional<wal_damage> damage;
   std::mutex close_mtx;
   bool closed = false;
   status close_status;
