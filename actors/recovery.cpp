@@ -14,7 +14,7 @@ result<recovered_jobs> recover_one_by_one(const runtime_context& ctx) {
   recovered_jobs out;
   std::vector<job_id> ids;
   auto st = ctx.log->for_each_stream([&](const store::stream_info& info) {
-    if (!info.deleted_at && !info.purged)
+    if (!info.deleted_at && !info.purged && info.job != log_stream)
       ids.push_back(info.job);
     return true;
   });
@@ -78,7 +78,8 @@ result<recovered_jobs> recover_jobs(const runtime_context& ctx) {
       ++out.snapshot_warnings;
       ctx.say(log_level::warning, warning + "; replayed the stream from the start instead");
     }
-    if (s.live()) {
+    // The log's own stream (log_salvaged) is not a job.
+    if (s.live() && s.id != log_stream) {
       out.events_total += s.seq;
       out.jobs.push_back(std::move(s));
     }

@@ -287,6 +287,9 @@ TEST_CASE("a salvaged start shows the loss in health and the audit trail", "[rel
   REQUIRE(health.ok());
   REQUIRE(health->log_salvages.size() == 1);
   CHECK_THAT(health->log_salvages[0], Catch::Contains("are lost"));
+  // The jobs that read back, and nothing for the log's own stream.
+  REQUIRE(f.sched->log().wal_damage_found());
+  CHECK(health->active == f.sched->log().wal_damage_found()->kept_through);
   f.stop();
   // Still shown after a restart without --salvage.
   auto again = f.try_start(tmp.data());
