@@ -63,6 +63,7 @@ std::vector<event> seed_events() {
     job_failed{10, "exit 2"},
     job_completed{},
     job_deleted{},
+    log_salvaged{"/d/000004.log", "Corruption: checksum mismatch", 9723, 20, 200, "/d/salvage"},
   };
   std::vector<event> out;
   std::uint64_t seq = 0;

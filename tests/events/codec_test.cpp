@@ -36,6 +36,8 @@ event_body sample(std::size_t index) {
     case 11: return job_failed{10, "exit 1"};
     case 12: return job_completed{};
     case 13: return job_deleted{};
+    case 14: return log_salvaged{"/d/000004.log", "Corruption: checksum mismatch", 9723, 20, 200,
+                                 "/d/salvage-20261201T091854Z"};
   }
   FAIL("no sample for index " << index);
   return job_paused{};
@@ -73,6 +75,8 @@ TEST_CASE("event names are the stable names written in the codec", "[events]") {
   CHECK(event_name(run_abandoned{}) == "RunAbandoned");
   CHECK(event_tag(job_created{}) == 1);
   CHECK(event_tag(job_deleted{}) == 14);
+  CHECK(event_tag(log_salvaged{}) == 15);
+  CHECK(event_name(log_salvaged{}) == "LogSalvaged");
 }
 
 TEST_CASE("decoding an unknown type tag names the job and sequence", "[events]") {
