@@ -5,7 +5,8 @@ at random instants, then hands everything it saw to crash_checker.py.
 Usage: chaos_driver.py --almanacd BIN --replay BIN [--cycles 10] [--seed N] [--work DIR] [--keep]
 
 The workload: jobs every 1 s or 2 s whose exec target is record_run.py (it appends the run key
-and its start time to runs.log and fsyncs), some of them failing on purpose (exit 1, 2 errors
+and its start time to runs.log and fsyncs, stays 0.2-0.6 s, and appends its end), some of them
+failing on purpose (exit 1, 2 errors
 allowed, so they end `failed` and get force-resumed), and a stream of admin actions through the
 HTTP API: create, update (a new interval and anchor), pause, resume, force resume, delete, and a
 few that must be refused. Each action carries its own actor (`X-Almanac-Actor: chaos-N`), so the
@@ -14,7 +15,8 @@ checker finds exactly its events in the log; the driver writes what it sent and 
 
 A cycle: the daemon is up for a random 2.5-5 s while actions run, gets SIGKILL at a random
 instant (every other time within 1.5 ms of an admin request being sent), stays down for a random 0.1-1.5 s, and restarts on the
-same data directory. The instants of every kill and every ready line go to timeline.jsonl.
+same data directory. 0.2 s after each kill, every run process that has started and not ended must
+be gone (a run never outlives its daemon): those still alive are noted as survivors. The instants of every kill and every ready line go to timeline.jsonl.
 After the last cycle every active job is paused (acknowledged actions too), the job list is
 taken, the daemon is killed and restarted once more and must list exactly the same jobs, and is
 then stopped with SIGTERM. The checker then reads the log with almanac-replay.
@@ -201,7 +203,8 @@ class Workload:
                          "anchor": iso_ms(anchor)},
             "target": {"kind": "exec",
                        "argv": [self.python, "-S", os.path.join(HERE, "record_run.py"),
-                                self.runs_path, "1" if failing else "0"]},
+                                self.runs_path, "1" if failing else "0",
+                                "%.1f" % self.rng.uniform(0.2, 0.6)]},
         }
         if failing:
             body["policies"] = {"max_consecutive_errors": 2, "backoff": ["250ms"]}
@@ -286,6 +289,35 @@ class Workload:
         raise Stuck("jobs still active or running after 30 s of pausing")
 
 
+def open_runs(runs_path):
+    """The pids of run processes that wrote their start line and not their end line."""
+    started = {}
+    try:
+        with open(runs_path) as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) == 7:
+                    if parts[6] == "start":
+                        started[int(parts[4])] = True
+                    else:
+                        started.pop(int(parts[4]), None)
+    except OSError:
+        return []
+    return [pid for pid in started if is_run_process(pid)]
+
+
+def is_run_process(pid):
+    """True while `pid` is alive and still a record_run.py (a reused pid is not)."""
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            cmd = f.read()
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return b"record_run.py" in cmd and state != "Z"
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--almanacd", required=True)
@@ -336,6 +368,11 @@ def main():
     def kill(why):
         note(what="kill", why=why, at_us=now_us())
         daemon.kill()
+        # A run's process dies with its daemon (the kernel kills it as the daemon's threads
+        # exit); one still running a moment later would run beside its re-run. Survivors are left
+        # alone: the checker also sees them overlap.
+        time.sleep(0.2)
+        note(what="survivors", after=why, pids=open_runs(paths["runs"]), at_us=now_us())
 
     worker = threading.Thread(target=load.run, daemon=True)
     try:

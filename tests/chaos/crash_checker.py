@@ -23,9 +23,12 @@ What must hold (each failure is printed as a VIOLATION line; the exit status is 
 3. Runs. Every run record names a RunStarted in the log (same job, run id, fire): nothing ran
    without a durable start. No attempt ran twice. A fire (job, scheduled instant) started more
    than once only where every earlier attempt was recorded RunAbandoned. Every attempt that
-   finished (RunSucceeded / RunFailed) has a record: it really ran. Every attempt finished, was
-   abandoned, or was in flight when its job was deleted (a deleted job takes no more commands).
-   No timer, retry or catch-up run started while its job was not active.
+   finished (RunSucceeded / RunFailed) has a record: it really ran. Every attempt finished or was
+   abandoned (a delete records RunAbandoned for the runs it cancels: none is left open).
+   No timer, retry or catch-up run started while its job was not active. No run process was
+   alive 0.2 s after its daemon was killed (the driver looks before each restart), and no two runs
+   of one job ran at the same time (each run's start and end lines; a run killed with its daemon
+   ends when the driver found it gone).
 4. Timing (jobs whose target succeeds; failing jobs retry off the grid). The expected fires of a
    job are the points anchor + k*interval of the schedule in force while it is active (the
    driver picks every anchor). Exempt from "exactly one" (missing is allowed, twice is not): a
@@ -233,6 +236,39 @@ def check_jobs(rep, actions, by_job, final, audit_actors):
     return folded
 
 
+def check_survivors_and_overlap(rep, records, timeline):
+    """No run process outlives its daemon, and no two runs of one job run at once."""
+    checked = []  # (kill at, survivors noted at) for every kill
+    kill_at = None
+    for t in timeline:
+        if t["what"] == "kill":
+            kill_at = t["at_us"]
+        elif t["what"] == "survivors":
+            checked.append((kill_at, t["at_us"]))
+            for pid in t["pids"]:
+                rep.counts["survivors"] += 1
+                rep.fail("run process %d outlived its daemon (killed %s)" % (pid, t["after"]))
+    by_job = collections.defaultdict(list)
+    for r in records:
+        end = r["end_us"]
+        if end is None:
+            # No end line: killed with its daemon, and gone by the time the driver looked.
+            end = next((at for k, at in checked if k >= r["start_us"]), None)
+        if end is None:
+            rep.fail("job %s run %d (pid %d) never ended and no kill explains it" % (
+                r["job"], r["run_id"], r["pid"]))
+            continue
+        by_job[r["job"]].append((r["start_us"], end, r["run_id"], r["pid"]))
+    for job, spans in by_job.items():
+        spans.sort()
+        for (s0, e0, run0, pid0), (s1, e1, run1, pid1) in zip(spans, spans[1:]):
+            if s1 < e0:
+                rep.counts["concurrent_duplicates"] += 1
+                rep.fail("job %s: runs %d (pid %d) and %d (pid %d) ran at the same time, "
+                         "%s to %s and from %s" % (job, run0, pid0, run1, pid1, fmt(s0),
+                                                  fmt(e0), fmt(s1)))
+
+
 def check_runs(rep, records, by_job, windows, end_us, margin_us, late_us):
     started = {}  # (job, run_id) -> RunStarted event
     abandoned = set()
@@ -277,11 +313,11 @@ def check_runs(rep, records, by_job, windows, end_us, margin_us, late_us):
     deleted = {job for job, evs in by_job.items() if evs[-1]["type"] == "JobDeleted"}
     for key in started:
         if key not in finished and key not in abandoned:
-            # A deleted job takes no more commands, so the outcome of a run in flight at the
-            # delete is not recorded (STATE_MACHINE.md: any command to a deleted job is
-            # not_found); its record in runs.log still proves it ran once.
+            # A delete cancels the runs in flight and records their end (RunAbandoned) before
+            # JobDeleted: a run left open by a delete is a leak of a worker slot.
             if key[0] in deleted:
-                rep.counts["runs_cut_by_delete"] += 1
+                rep.counts["runs_left_open_by_delete"] += 1
+                rep.fail("job %s run %d was left open by the delete of its job" % key)
             else:
                 rep.fail("job %s run %d started and neither finished nor was abandoned" % key)
     # Attempts of one fire, from the log too: a start whose process never got to record.
@@ -317,7 +353,8 @@ def check_runs(rep, records, by_job, windows, end_us, margin_us, late_us):
 
     for job, evs in by_job.items():
         created = evs[0]
-        if created["type"] != "JobCreated" or created["target"]["argv"][-1] != "0":
+        # argv: python -S record_run.py FILE EXIT_CODE HOLD
+        if created["type"] != "JobCreated" or created["target"]["argv"][4] != "0":
             continue
         # A fire just before the job stops following its grid (pause, update, delete) may lose
         # the race with that change; a fire after an activation was planned by it.
@@ -407,17 +444,23 @@ def check(work, replay_bin, late=DEFAULT_LATE, margin=DEFAULT_MARGIN, seed=None,
     with open(os.path.join(work, "final.json")) as f:
         final = json.load(f)
     records = []
+    ends = {}
     runs_path = os.path.join(work, "runs.log")
     if os.path.exists(runs_path):
         with open(runs_path) as f:
             for n, line in enumerate(f, 1):
                 parts = line.split()
-                if len(parts) != 6 or not line.endswith("\n"):
+                if len(parts) != 7 or parts[6] not in ("start", "end") or not line.endswith("\n"):
                     rep.fail("runs.log line %d is torn: %r" % (n, line))
                     continue
-                job, fire, run_id, start, pid, code = parts
+                job, fire, run_id, at, pid, code, phase = parts
+                if phase == "end":
+                    ends[(job, int(run_id), int(pid))] = int(at)
+                    continue
                 records.append({"job": job, "fire_us": parse_iso(fire), "run_id": int(run_id),
-                                "start_us": int(start), "pid": int(pid), "exit": int(code)})
+                                "start_us": int(at), "pid": int(pid), "exit": int(code)})
+    for r in records:
+        r["end_us"] = ends.get((r["job"], r["run_id"], r["pid"]))
 
     rc, out, err = replay(replay_bin, data, "export", "--jsonl")
     if rc != 0:
@@ -458,6 +501,7 @@ def check(work, replay_bin, late=DEFAULT_LATE, margin=DEFAULT_MARGIN, seed=None,
     windows.append((0, first_ready))
     end_us = next(t["at_us"] for t in timeline if t["what"] == "quiesce")
     check_runs(rep, records, by_job, windows, end_us, int(margin * 1e6), int(late * 1e6))
+    check_survivors_and_overlap(rep, records, timeline)
 
     c = rep.counts
     trials = sum(1 for t in timeline if t["what"] == "kill" and t["why"].startswith("cycle"))
@@ -465,11 +509,13 @@ def check(work, replay_bin, late=DEFAULT_LATE, margin=DEFAULT_MARGIN, seed=None,
                              "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     print("crash checker: trials %d, actions %d (acknowledged %d, refused %d, unanswered %d: "
           "%d applied), runs %d (logged starts %d, abandoned %d, %d of them before the spawn, "
-          "%d in flight at a delete), "
+          "%d left open by a delete), run processes that outlived their daemon %d, "
+          "runs of one job at the same time %d, "
           "jobs %d (live %d, deleted %d), events %d" % (
               trials, len(actions), c["acknowledged"], c["refused"], c["unanswered"],
               c["unanswered_applied"], len(records), c["run_starts_logged"], c["runs_abandoned"],
-              c["abandoned_before_spawn"], c["runs_cut_by_delete"], len(by_job), c["jobs_live"], c["jobs_deleted"],
+              c["abandoned_before_spawn"], c["runs_left_open_by_delete"], c["survivors"],
+              c["concurrent_duplicates"], len(by_job), c["jobs_live"], c["jobs_deleted"],
               len(events)))
     print("crash checker: fires checked %d (exempt %d: in a downtime, or within %.1f s before a "
           "pause, update, delete or the end), missed %d, late %d (limit %.1f s, worst %.3f s; "
