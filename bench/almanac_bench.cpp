@@ -1,4 +1,4 @@
-// Almanac's side of issue 6's side-by-side workloads, one JSON object a line on stdout (bench/run
+// Almanac's side of the side-by-side workloads, one JSON object a line on stdout (bench/run
 // collects them; the peers under bench/peers/ print the same fields):
 //
 //   almanac_bench lateness N           N one-shot jobs, each due 1-2 s after its own create

@@ -1,4 +1,4 @@
-// Lateness of one-shot jobs (issue 6, workload 1, Almanac's side): N `at` jobs, each due 1-2 s
+// Lateness of one-shot jobs (workload 1, Almanac's side): N `at` jobs, each due 1-2 s
 // after it is created, with a no-op handler; every event fsync'd (the default durability).
 // Lateness = when the handler starts minus the job's scheduled instant.
 //

@@ -1,4 +1,4 @@
-// The event log's figures for docs/BENCHMARKS.md (issue 3): durable appends per second (sync
+// The event log's figures for docs/BENCHMARKS.md: durable appends per second (sync
 // per event vs group commit with 1, 8, 64 concurrent writers, and the async path the job actors
 // use), replay of 1M events over 100k streams (read_all and per stream, decode included, plus
 // the pointer-lookup alternative for the global index), and bytes on disk per event.

@@ -222,7 +222,7 @@ struct field_parser {
 };
 
 // `*` and `?` leave a day field unrestricted; anything else (`*/2` included) restricts it, as
-// the vectors of RULES.md (cron-parser and croner) agree.
+// the vectors of docs/SCHEDULE_RULES.md (cron-parser and croner) agree.
 bool restricts(std::string_view field) { return field != "*" && field != "?"; }
 
 std::string_view expand_nickname(std::string_view nick) {
@@ -463,7 +463,7 @@ std::optional<instant> next_fire(const cron_expr& c, instant after) {
   const cctz::civil_second local = cctz::convert(earliest, zone);
   cctz::time_zone::civil_transition tr;
 
-  // Just past a gap: skipped wall-clock times fire with the pre-gap offset (RULES.md DST rule 1),
+  // Just past a gap: skipped wall-clock times fire with the pre-gap offset (docs/SCHEDULE_RULES.md DST rule 1),
   // so their instants lie after the gap's start although their wall-clock times lie before
   // `local`. Read `earliest` with the pre-gap offset and look there.
   if (zone.prev_transition(earliest + cctz::seconds{1}, &tr) && tr.to > tr.from) {

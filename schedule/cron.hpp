@@ -2,7 +2,7 @@
 // day rules that bit sets cannot say (`L`, `5L`, `1#2`), so matching a wall-clock time is a few
 // bit tests and finding the next match is a handful of "next set bit" jumps. `next_fire` then
 // reads that wall clock in the job's zone and applies the DST rules of
-// ../shared/time/RULES.md: a skipped time fires at the pre-gap offset, a repeated time fires at
+// docs/SCHEDULE_RULES.md: a skipped time fires at the pre-gap offset, a repeated time fires at
 // its first occurrence only, or at both when the hour field covers every hour.
 #pragma once
 
@@ -36,7 +36,7 @@ struct cron_expr {
   std::uint8_t last_weekdays = 0;
   // `n#k` in day-of-week: bit (k-1) of nth_weekdays[n] set means the k-th weekday n matches.
   std::array<std::uint8_t, 7> nth_weekdays{};
-  // False when the field is `*` or `?` (RULES.md: when both are restricted, either may match).
+  // False when the field is `*` or `?` (docs/SCHEDULE_RULES.md: when both are restricted, either may match).
   bool days_restricted = false;
   bool weekdays_restricted = false;
   // The hour field covers 0-23: repeated wall-clock times then fire at both occurrences.
@@ -62,7 +62,7 @@ std::optional<cctz::civil_second> next_match(const cron_expr& cron, cctz::civil_
 bool ever_fires(const cron_expr& cron);
 
 // The first fire strictly after `after` on the wall clock of cron.zone, with the DST rules of
-// RULES.md; nullopt only for an expression that never fires. Thread-safe (reads only).
+// docs/SCHEDULE_RULES.md; nullopt only for an expression that never fires. Thread-safe (reads only).
 // Costs a few cctz lookups: a few microseconds.
 std::optional<instant> next_fire(const cron_expr& cron, instant after);
 

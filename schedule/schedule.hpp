@@ -1,6 +1,6 @@
 // A job's schedule: one instant (`at`), a fixed real-time interval (`every`), or a cron
 // expression read on the wall clock of an IANA zone (`cron`). `next_after` is the one question
-// the rest of Almanac asks of a schedule. ../shared/time/RULES.md is the contract.
+// the rest of Almanac asks of a schedule. docs/SCHEDULE_RULES.md is the contract.
 #pragma once
 
 #include "schedule/fwd.hpp"
@@ -42,7 +42,7 @@ struct every_schedule {
   friend bool operator==(const every_schedule&, const every_schedule&) = default;
 };
 
-// Fires when the local wall clock of `zone` matches `expr` (RULES.md for gaps and repeats).
+// Fires when the local wall clock of `zone` matches `expr` (docs/SCHEDULE_RULES.md for gaps and repeats).
 struct cron_schedule {
   std::string expr;
   std::string zone = "UTC";

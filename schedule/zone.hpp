@@ -34,7 +34,7 @@ enum class wall_kind : std::uint8_t {
 // A wall-clock time resolved in a zone. For `unique`, all three instants are equal.
 struct wall_time {
   wall_kind kind = wall_kind::unique;
-  // unique: the instant. skipped: the time read with the offset before the gap (RULES.md rule 1:
+  // unique: the instant. skipped: the time read with the offset before the gap (docs/SCHEDULE_RULES.md rule 1:
   // where a skipped job fires). repeated: the first occurrence.
   instant first;
   // skipped: the time read with the offset after the gap. repeated: the second occurrence.

@@ -6,7 +6,7 @@
 // Appends are atomic, optimistically concurrent (expected sequence) and durable when
 // acknowledged. A single group-commit writer thread gathers whatever appends are queued into one
 // WriteBatch and one fsync, so concurrent writers share the cost of the sync; job actors use
-// append_async() and never block. See issue 3 and docs/BENCHMARKS.md for the figures.
+// append_async() and never block. See docs/BENCHMARKS.md for the figures.
 #pragma once
 
 #include "store/open_options.hpp"

@@ -11,7 +11,7 @@ namespace almanac {
 // A span of elapsed time, microsecond precision.
 using duration = std::chrono::microseconds;
 
-// A UTC instant, microsecond precision (RULES.md: "microseconds inside").
+// A UTC instant, microsecond precision (docs/SCHEDULE_RULES.md: "microseconds inside").
 using instant = std::chrono::time_point<std::chrono::system_clock, duration>;
 
 // Microseconds since the Unix epoch: only for the codec and the JSON/CLI edge.

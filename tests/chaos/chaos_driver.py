@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Crash driver (issue 7): runs the real almanacd under a mixed workload and kills it with SIGKILL
+"""Crash driver: runs the real almanacd under a mixed workload and kills it with SIGKILL
 at random instants, then hands everything it saw to crash_checker.py.
 
 Usage: chaos_driver.py --almanacd BIN --replay BIN [--cycles 10] [--seed N] [--work DIR] [--keep]

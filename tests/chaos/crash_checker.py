@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Crash checker (issue 7): proves from what chaos_driver.py recorded and from the event log that
+"""Crash checker: proves from what chaos_driver.py recorded and from the event log that
 killing almanacd lost nothing, ran nothing twice and resurrected nothing.
 
 Usage: crash_checker.py --replay BIN [--late S] [--margin S] WORK_DIR

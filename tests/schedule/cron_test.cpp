@@ -1,4 +1,4 @@
-// Parsing cron expressions: the accepted syntax of RULES.md, and an error for each way to get it
+// Parsing cron expressions: the accepted syntax of docs/SCHEDULE_RULES.md, and an error for each way to get it
 // wrong, naming the field.
 #include "schedule/cron.hpp"
 #include "schedule/schedule.hpp"

@@ -1,4 +1,4 @@
-// The worked DST cases D1-D13 of RULES.md, one test each, plus edge cases of next_after.
+// The worked DST cases D1-D13 of docs/SCHEDULE_RULES.md, one test each, plus edge cases of next_after.
 #include "schedule_fixture.hpp"
 
 #include "schedule/cron.hpp"
@@ -154,7 +154,7 @@ TEST_CASE("a cron without a compiled form still answers next_after", "[schedule]
 
 namespace {
 
-// The fire set by definition (RULES.md), by scanning every minute of a civil window: each
+// The fire set by definition (docs/SCHEDULE_RULES.md), by scanning every minute of a civil window: each
 // matching wall-clock time fires at its pre-transition reading, and also at its second
 // occurrence when repeated and the hour field covers every hour.
 std::optional<almanac::instant> brute_next(const almanac::cron_expr& c, almanac::instant after) {

@@ -1,5 +1,5 @@
 // Helpers shared by the schedule tests: instants from ISO text, and the next n fires of a cron
-// as ISO strings, so expectations read like the tables of RULES.md.
+// as ISO strings, so expectations read like the tables of docs/SCHEDULE_RULES.md.
 #pragma once
 
 #include "schedule/schedule.hpp"

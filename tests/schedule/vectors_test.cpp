@@ -1,5 +1,5 @@
 // Every line of tests/data/cron-vectors.tsv (answers of cron-parser and croner where both agree,
-// see RULES.md) must come out of next_after unchanged.
+// see docs/SCHEDULE_RULES.md) must come out of next_after unchanged.
 #include "schedule_fixture.hpp"
 
 #include "schedule/cron.hpp"
