@@ -88,19 +88,6 @@ status lock_directory(const std::filesystem::path& dir, int& fd) {
   return status{};
 }
 
-status make_directory(const std::filesystem::path& dir) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(dir, ec))
-    return status{};
-  if (dir.has_parent_path())
-    std::filesystem::create_directories(dir.parent_path(), ec);
-  // The log holds every job's targets (URLs, argv, headers): only its owner may read it.
-  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return status::io_error("cannot create data directory " + dir.string() + ": "
-                            + std::strerror(errno));
-  return status{};
-}
-
 void release(event_log::impl& p) {
   for (auto* h : p.handles)
     p.db->DestroyColumnFamilyHandle(h);
@@ -171,6 +158,26 @@ status prepare(job_id job, std::uint64_t expected_seq, const std::vector<event>&
 }
 
 } // namespace
+
+status make_data_directory(const std::filesystem::path& dir) {
+  // The log holds every job's targets (URLs, argv, headers): what is created here is private
+  // to its owner, parents included. What exists already is the operator's: its mode (a shared
+  // 1777 parent, a sticky bit) is never changed.
+  std::vector<std::filesystem::path> missing;
+  std::error_code ec;
+  for (auto p = dir; !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+    missing.push_back(p);
+    if (p == p.parent_path())
+      break;
+  }
+  for (auto i = missing.rbegin(); i != missing.rend(); ++i)
+    if (::mkdir(i->c_str(), 0700) != 0 && errno != EEXIST)
+      return status::io_error("cannot create data directory " + i->string() + ": "
+                              + std::strerror(errno));
+  if (!std::filesystem::is_directory(dir, ec))
+    return status::io_error("data directory " + dir.string() + " is not a directory");
+  return status{};
+}
 
 status event_log::impl::require_writable(std::string_view what) const {
   if (!db)
@@ -290,7 +297,7 @@ status event_log::open(const std::filesystem::path& dir, const open_options& opt
   p->dir = dir;
   p->opts = opts;
   if (opts.mode == open_mode::read_write) {
-    if (auto st = make_directory(dir); !st)
+    if (auto st = make_data_directory(dir); !st)
       return st;
     if (auto st = lock_directory(dir, p->lock_fd); !st)
       return st;

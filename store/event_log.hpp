@@ -58,6 +58,10 @@ struct loaded_snapshot {
   std::string warning;
 };
 
+// Creates `dir` and each missing parent with mode 0700, leaving the mode of every directory
+// that exists alone. Errors: io_error naming the directory.
+status make_data_directory(const std::filesystem::path& dir);
+
 class event_log {
 public:
   // Runs on the group-commit writer thread once the append is durable (or refused). On ok,

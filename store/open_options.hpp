@@ -21,8 +21,8 @@ enum class durability : std::uint8_t {
 };
 
 enum class open_mode : std::uint8_t {
-  // Takes the directory lock; the only mode that can append. Creates the directory (mode 0700)
-  // and the database when missing.
+  // Takes the directory lock; the only mode that can append. Creates the directory and its
+  // missing parents (mode 0700; existing ones keep their mode) and the database when missing.
   read_write = 0,
   // A frozen view of the directory as of open; works while a writer holds the lock.
   read_only = 1,

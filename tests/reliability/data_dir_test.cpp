@@ -14,9 +14,27 @@ TEST_CASE("the data directory is created with mode 0700 including missing parent
   auto s = f.try_start(nested);
   REQUIRE(s.ok());
   f.sched = std::move(*s);
+  // Every directory created on the way, not only the last.
+  for (auto p : {f.dir.path() / "deep", f.dir.path() / "deep" / "er", nested}) {
+    INFO(p.string());
+    struct stat st {};
+    REQUIRE(::stat(p.c_str(), &st) == 0);
+    CHECK((st.st_mode & 07777) == 0700);
+  }
+}
+
+TEST_CASE("an existing data directory keeps its mode and sticky bit", "[reliability]") {
+  scheduler_fixture f;
+  // A shared directory such as /tmp: the store must not take its sticky bit or its openness.
+  auto shared = f.dir.path() / "shared";
+  REQUIRE(::mkdir(shared.c_str(), 0700) == 0);
+  REQUIRE(::chmod(shared.c_str(), 01777) == 0);
+  auto s = f.try_start(shared);
+  REQUIRE(s.ok());
+  f.sched = std::move(*s);
   struct stat st {};
-  REQUIRE(::stat(nested.c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0700);
+  REQUIRE(::stat(shared.c_str(), &st) == 0);
+  CHECK((st.st_mode & 07777) == 01777);
 }
 
 TEST_CASE("a second scheduler on the same data directory fails with storage_error naming it",
