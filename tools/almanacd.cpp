@@ -63,6 +63,15 @@ struct usage_error {
   std::string message;
 };
 
+// The shortest secret or token accepted.
+constexpr std::size_t min_credential_bytes = 16;
+
+std::string mode_text(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
+
 // The config file: a JSON object with the long option names as keys ("data", "admin", "http",
 // "log_level", "grace", "passivate_after", "secret", "token", "demo", "quarantine", "no_http",
 // "workers").
@@ -73,6 +82,12 @@ void merge_config(daemon_options& o) {
   auto j = json::parse(in, nullptr, false);
   if (!j.is_object())
     throw usage_error{"config file '" + *o.config + "' is not a JSON object"};
+  // A secret in a file others can read is no secret (ssh refuses such keys the same way).
+  struct stat st {};
+  if ((j.contains("secret") || j.contains("token")) && ::stat(o.config->c_str(), &st) == 0
+      && (st.st_mode & 077) != 0)
+    throw usage_error{"config file '" + *o.config + "' holds a secret or token and is readable by "
+                      "others (mode " + mode_text(st.st_mode) + "): chmod 600 it"};
   auto str = [&](const char* key, std::optional<std::string>& slot) {
     if (!j.contains(key))
       return;
@@ -175,11 +190,8 @@ void create_demo_jobs(caf::actor_system& sys, const admin_actor& admin,
 // directory stops before it touches the store, with a message naming the holder. The store
 // takes its own lock too; this one does not rely on its open() reporting the refusal.
 int lock_data_dir(const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir, ec);
-  if (!ec)
-    std::filesystem::permissions(dir, std::filesystem::perms::owner_all,
-                                 std::filesystem::perm_options::replace, ec);
+  if (auto st = store::make_data_directory(dir); !st)
+    throw usage_error{st.message()};
   auto path = std::filesystem::path{dir} / "almanacd.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
@@ -219,6 +231,13 @@ int run_daemon(daemon_options o) {
   std::string secret = o.secret.value_or("");
   std::string token = o.token.value_or("");
   bool serve_http = !o.no_http.value_or(false);
+  // Short credentials fall to guessing; 16 bytes of randomness is the floor.
+  if (!secret.empty() && secret.size() < min_credential_bytes)
+    throw usage_error{"--secret: at least " + std::to_string(min_credential_bytes) +
+                      " bytes, got " + std::to_string(secret.size())};
+  if (!token.empty() && token.size() < min_credential_bytes)
+    throw usage_error{"--token: at least " + std::to_string(min_credential_bytes) +
+                      " bytes, got " + std::to_string(token.size())};
   // Off loopback, an unauthenticated peer must get nothing: no secret, no start.
   if (!is_loopback(admin_ep.host) && secret.empty())
     throw usage_error{"--admin " + admin_ep.host +
@@ -257,6 +276,11 @@ int run_daemon(daemon_options o) {
                   holder > 0 ? " (pid " + std::to_string(holder) + ")" : std::string{});
     return exit_refused;
   }
+  // An existing directory keeps the mode its owner gave it; a shared one is worth a word, since
+  // the log holds every job's targets.
+  if (struct stat st {}; ::stat(o.data->c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+    log->warn("data directory {} is accessible to others (mode {}): the log holds every job's "
+              "targets; consider chmod 700", *o.data, mode_text(st.st_mode));
   scheduler_options so;
   so.data_dir = *o.data;
   so.settings.quarantine_undecodable = o.quarantine.value_or(false);

@@ -93,13 +93,13 @@ step "audit shows resume:force"
 step "kill -9 and restart with a bearer token"
 kill -KILL "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null || true
-start_daemon --token e2e-token
+start_daemon --token e2e-token-0123456789
 status_is paused || fail "the job is not paused after the restart"
 "$ALMANAC" audit "$JOB" --json | grep -q '"action": "resume:force"' || fail "the audit lost resume:force"
 "$ALMANAC" runs "$JOB" | grep -q 'exit status 1' || fail "the run history lost the failures"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$HTTP/api/jobs/$JOB")
 [[ $code == 401 ]] || fail "no token: expected 401, got $code"
-code=$(curl -s -o "$T/job.json" -w '%{http_code}' -H 'Authorization: Bearer e2e-token' "$HTTP/api/jobs/$JOB")
+code=$(curl -s -o "$T/job.json" -w '%{http_code}' -H 'Authorization: Bearer e2e-token-0123456789' "$HTTP/api/jobs/$JOB")
 [[ $code == 200 ]] || fail "with the token: expected 200, got $code"
 grep -q '"status":"paused"' "$T/job.json" || fail "HTTP job object: $(cat "$T/job.json")"
 
