@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <string>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 namespace almanac::tools {
 
@@ -26,7 +30,18 @@ result<endpoint> parse_endpoint(std::string_view text) {
 }
 
 bool is_loopback(std::string_view host) noexcept {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost")
+    return true;
+  // Only a numeric address is known to be loopback: a name such as "127.0.0.1.evil.example"
+  // resolves wherever its owner likes.
+  std::string text{host};
+  in_addr v4{};
+  if (::inet_pton(AF_INET, text.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, text.c_str(), &v6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
 }
 
 bool constant_time_equal(std::string_view presented, std::string_view expected) noexcept {

@@ -25,6 +25,13 @@ TEST_CASE("only loopback addresses count as loopback", "[tools]") {
   CHECK_FALSE(is_loopback("0.0.0.0"));
   CHECK_FALSE(is_loopback("10.0.0.1"));
   CHECK_FALSE(is_loopback("::"));
+  // A name that only looks like a loopback address resolves wherever its owner likes.
+  CHECK_FALSE(is_loopback("127.0.0.1.evil.example"));
+  CHECK_FALSE(is_loopback("127.evil.example"));
+  CHECK_FALSE(is_loopback("127."));
+  CHECK_FALSE(is_loopback("1270.0.0.1"));
+  CHECK(is_loopback("127.255.255.254"));
+  CHECK(is_loopback("0:0:0:0:0:0:0:1"));
 }
 
 TEST_CASE("secrets compare equal only when identical", "[tools]") {
