@@ -1,13 +1,22 @@
 #include "actors/executor.hpp"
 
+#include "events/text.hpp"
+
 #include <algorithm>
 
 namespace almanac {
 
 std::string output_tail(std::string_view text) {
-  if (text.size() <= max_output_tail)
-    return std::string{text};
-  return std::string{text.substr(text.size() - max_output_tail)};
+  if (text.size() > max_output_tail) {
+    text = text.substr(text.size() - max_output_tail);
+    // Start on a character, not in the middle of one the cut split.
+    for (int k = 0; k < 3 && !text.empty() && (static_cast<unsigned char>(text[0]) & 0xC0) == 0x80;
+         ++k)
+      text.remove_prefix(1);
+  }
+  // Whatever a program printed, every JSON copy of the tail (API, audit, projections) needs
+  // valid UTF-8.
+  return to_valid_utf8(text);
 }
 
 struct executor::task {
@@ -132,6 +141,9 @@ void executor::work() {
       }
     }
     outcome.output_tail = output_tail(outcome.output_tail);
+    // An error quotes what the target said (an exception's text, a status line): bounded and
+    // valid UTF-8 like the output.
+    outcome.error = output_tail(outcome.error);
     auto took = std::chrono::duration_cast<duration>(std::chrono::steady_clock::now() - start);
     bool report;
     {

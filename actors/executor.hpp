@@ -60,7 +60,8 @@ struct run_outcome {
 // Run output kept per run: the last 4 KiB.
 inline constexpr std::size_t max_output_tail = 4096;
 
-// Keeps the last max_output_tail bytes of `text`.
+// The last max_output_tail bytes of `text`, as valid UTF-8 (other bytes become U+FFFD), starting
+// on a character.
 std::string output_tail(std::string_view text);
 
 // A runner for one kind of target. Throwing is a failed run with the exception's message.

@@ -1,4 +1,5 @@
 #include "events/command.hpp"
+#include "events/text.hpp"
 
 namespace almanac {
 
@@ -15,6 +16,23 @@ std::string command_name(const command_body& body) {
     std::string operator()(const abandon_in_flight&) const { return "abandon_in_flight"; }
   };
   return std::visit(visitor{}, body);
+}
+
+result<void> validate_envelope(const command& cmd) {
+  auto check = [](std::string_view what, const std::string& text, std::size_t limit,
+                  bool layout) -> result<void> {
+    if (text.size() > limit)
+      return fail(errc::invalid_input, std::string{what} + " is " + std::to_string(text.size())
+                                         + " bytes long; the limit is " + std::to_string(limit));
+    if (!is_valid_utf8(text))
+      return fail(errc::invalid_input, std::string{what} + " is not valid UTF-8");
+    if (has_control(text, layout))
+      return fail(errc::invalid_input, std::string{what} + " contains a control character");
+    return {};
+  };
+  if (auto r = check("the actor", cmd.actor, max_actor_bytes, false); !r)
+    return r;
+  return check("the note", cmd.note, max_note_bytes, true);
 }
 
 } // namespace almanac

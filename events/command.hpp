@@ -5,6 +5,7 @@
 
 #include "events/job.hpp"
 
+#include <almanac/result.hpp>
 #include <almanac/time.hpp>
 
 #include <cstdint>
@@ -77,5 +78,14 @@ struct command {
 
 // The command's name in logs and audit entries ("resume:force" for a forced resume).
 std::string command_name(const command_body& body);
+
+// The longest actor and note a command may carry: both go into every event it produces.
+inline constexpr std::size_t max_actor_bytes = 200;
+inline constexpr std::size_t max_note_bytes = 4096;
+
+// Refuses (invalid_input) an actor or note that is too long, not valid UTF-8, or holds control
+// characters (a note may hold newlines and tabs): they reach operators' terminals through the
+// audit trail.
+result<void> validate_envelope(const command& cmd);
 
 } // namespace almanac

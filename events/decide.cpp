@@ -365,6 +365,8 @@ decision decide_abandon(const job_state& s, const abandon_in_flight& a, emitter&
 
 result<std::vector<event>> decide(const job_state& state, const command& cmd, instant now) {
   emitter emit{state.id, state.seq, cmd, now, {}};
+  if (auto r = validate_envelope(cmd); !r)
+    return std::move(r).err();
   if (auto* c = std::get_if<create_job>(&cmd.body))
     return decide_create(state, *c, emit);
   if (!state.live())

@@ -1,4 +1,5 @@
 #include "events/job.hpp"
+#include "events/text.hpp"
 
 #include <cstdio>
 
@@ -59,9 +60,10 @@ result<void> validate_name(const std::string& name) {
     return fail(errc::invalid_input, "job name is " + std::to_string(name.size()) +
                                        " bytes long; the limit is " +
                                        std::to_string(max_name_length));
-  for (unsigned char c : name)
-    if (c < 0x20 || c == 0x7f)
-      return fail(errc::invalid_input, "job name contains a control character");
+  if (has_control(name))
+    return fail(errc::invalid_input, "job name contains a control character");
+  if (!is_valid_utf8(name))
+    return fail(errc::invalid_input, "job name is not valid UTF-8");
   return {};
 }
 

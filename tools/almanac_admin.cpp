@@ -5,6 +5,7 @@
 #include "tools/error_table.hpp"
 #include "tools/job_json.hpp"
 
+#include "events/text.hpp"
 #include "schedule/time_text.hpp"
 
 #include <almanac/admin.hpp>
@@ -49,12 +50,13 @@ private:
 };
 
 int refuse(const error& err) {
-  std::cerr << "almanac: " << err.message << '\n';
+  // Messages quote what was sent (a name, an id): printable, whoever sent it.
+  std::cerr << "almanac: " << printable(err.message) << '\n';
   return exit_code(err.code);
 }
 
 int usage(const std::string& message) {
-  std::cerr << "almanac: " << message << '\n';
+  std::cerr << "almanac: " << printable(message) << '\n';
   return exit_usage;
 }
 
@@ -99,8 +101,12 @@ void run_command(int rc) {
     throw CLI::RuntimeError(rc);
 }
 
-// Left-aligned columns, two spaces apart.
-void print_table(const std::vector<std::vector<std::string>>& rows) {
+// Left-aligned columns, two spaces apart. Every cell is made printable: names, actors and notes
+// come from clients and must not drive the terminal.
+void print_table(std::vector<std::vector<std::string>> rows) {
+  for (auto& row : rows)
+    for (auto& cell : row)
+      cell = printable(cell);
   std::vector<std::size_t> width;
   for (const auto& row : rows)
     for (std::size_t i = 0; i < row.size(); ++i) {
@@ -172,7 +178,7 @@ int print_one(const client_options& o, const result<job_state>& r, const std::st
   else if (verb.empty())
     print_job(*r);
   else
-    std::cout << verb << " " << to_string(r->id) << " (" << r->name << "): " << status_of(*r)
+    std::cout << verb << " " << to_string(r->id) << " (" << printable(r->name) << "): " << status_of(*r)
               << ", next run " << when(r->next_run_at) << '\n';
   return exit_ok;
 }
@@ -449,12 +455,12 @@ void add_queries(CLI::App& app, std::shared_ptr<client_options> o) {
                 << (r->fleet_alert ? " (FLEET ALERT)" : "") << "\nup since "
                 << format_instant(r->started_at) << '\n';
       for (const auto& q : r->quarantined)
-        std::cout << "quarantined: " << q << '\n';
+        std::cout << "quarantined: " << printable(q) << '\n';
       for (const auto& l : r->log_salvages)
         std::cout << "log salvaged: " << l << '\n';
       for (const auto& s : r->runs_in_flight)
         if (s.stuck)
-          std::cout << "stuck: " << s.job_name << " run " << s.run_id << " for "
+          std::cout << "stuck: " << printable(s.job_name) << " run " << s.run_id << " for "
                     << format_duration(s.age) << '\n';
       return exit_ok;
     }));

@@ -93,3 +93,12 @@ TEST_CASE("run output keeps only its last 4 KiB", "[actors][executor]") {
   CHECK(t.substr(t.size() - 4) == "tail");
   CHECK(output_tail("short") == "short");
 }
+
+TEST_CASE("run output is valid utf8 and starts on a character", "[actors][executor]") {
+  // The cut at 4 KiB falls inside a 3-byte euro sign: its remaining bytes are dropped.
+  std::string text = "\xe2\x82\xac" + std::string(max_output_tail - 2, 'x');
+  auto t = output_tail(text);
+  CHECK(t == std::string(max_output_tail - 2, 'x'));
+  // Bytes a program printed that are not UTF-8 become U+FFFD: every JSON copy needs UTF-8.
+  CHECK(output_tail("ok\xff\xfe") == "ok\xef\xbf\xbd\xef\xbf\xbd");
+}

@@ -193,6 +193,37 @@ std::vector<bad_input> table() {
   rows.push_back({"create with a newline in the name",
                   [](table_setup& t) { return create_named(t, "two\nlines"); },
                   e::invalid_input, "control character"});
+  rows.push_back({"create with a name that is not UTF-8",
+                  [](table_setup& t) { return create_named(t, "bad\xff\xfename"); },
+                  e::invalid_input, "not valid UTF-8"});
+  // Actors and notes reach operators' terminals through the audit trail.
+  rows.push_back({"pause by an actor with a terminal escape",
+                  [](table_setup& t) {
+                    return refusal<job_state>(t, pause_request{"daily", "user:\x1b[2J", ""});
+                  },
+                  e::invalid_input, "the actor contains a control character"});
+  rows.push_back({"pause by a 201 byte actor",
+                  [](table_setup& t) {
+                    return refusal<job_state>(t, pause_request{"daily", std::string(201, 'a'), ""});
+                  },
+                  e::invalid_input, "the limit is 200"});
+  rows.push_back({"pause with a note holding a terminal escape",
+                  [](table_setup& t) {
+                    return refusal<job_state>(t, pause_request{"daily", "user:mallory",
+                                                               "fine\x1b]0;pwned\x07"});
+                  },
+                  e::invalid_input, "the note contains a control character"});
+  rows.push_back({"pause with a note that is not UTF-8",
+                  [](table_setup& t) {
+                    return refusal<job_state>(t, pause_request{"daily", "user:mallory", "\xc3\x28"});
+                  },
+                  e::invalid_input, "the note is not valid UTF-8"});
+  rows.push_back({"pause with a 5000 byte note",
+                  [](table_setup& t) {
+                    return refusal<job_state>(
+                      t, pause_request{"daily", "user:mallory", std::string(5000, 'n')});
+                  },
+                  e::invalid_input, "the limit is 4096"});
   rows.push_back({"create with a taken name", [](table_setup& t) { return create_named(t, "daily"); },
                   e::name_taken, "already exists"});
   rows.push_back({"create with a taken name in other case",

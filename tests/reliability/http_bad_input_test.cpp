@@ -189,6 +189,10 @@ std::vector<http_row> table() {
        400, "invalid_schedule", "minute");
   post("/api/preview", R"({"schedule": {"kind": "every", "every": "1h"}, "count": 0})", 400,
        "invalid_input", "count");
+  // The actor reaches operators' terminals through the audit trail: no control characters (a
+  // tab is the one HTTP lets through in a header value).
+  rows.push_back({"POST", "/api/jobs/daily/pause", "", 400, "invalid_input",
+                  "actor contains a control character", {{"X-Almanac-Actor", "evil\tname"}}});
   // A header far over what any client sends: refused by httplib (8 KiB per line) before any
   // route, with a bare 400.
   rows.push_back({"POST", "/api/jobs/daily/pause", "", 400, "", "",
