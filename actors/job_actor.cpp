@@ -73,6 +73,16 @@ void start_runs(pointer self, const std::vector<event>& events) {
   }
 }
 
+// A run closed without its outcome (its job deleted, or abandoned after the actor that
+// submitted it died) is asked to stop: nothing will take its outcome (the run is no longer in
+// flight), and an exec target left running would hold a worker of the executor for good.
+void cancel_abandoned(pointer self, const std::vector<event>& events) {
+  auto& st = self->state;
+  for (const auto& e : events)
+    if (auto* a = std::get_if<run_abandoned>(&e.body))
+      st.ctx->exec->cancel(st.job.id, a->run_id);
+}
+
 void record_effects(const job_state& after, const std::vector<event>& events,
                     const runtime_context& ctx) {
   auto label = "job '" + after.name + "' (" + to_string(after.id) + ")";
@@ -145,6 +155,7 @@ void finish_append(pointer self, const append_done& done) {
     st.ctx->say(log_level::warning, "job " + to_string(st.job.id) +
                                       ": snapshot not saved: " + s.message());
   self->send(st.parent, describe_change(st.job));
+  cancel_abandoned(self, events);
   start_runs(self, events);
   answer(p.promise, st.job);
   // A deleted job's actor stays until the supervisor, having dropped it from the registry, ends

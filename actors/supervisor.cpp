@@ -16,6 +16,7 @@
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #ifdef __GLIBC__
 #include <malloc.h>
@@ -67,8 +68,14 @@ struct supervisor_state {
   std::shared_ptr<const runtime_context> ctx;
   caf::actor projector;
   std::unordered_map<job_id, job_entry> jobs;
+  // Each name (lowercased) to the one live job that holds it. A name being created or renamed
+  // to is reserved in names_pending until the change is durable or refused, so two changes in
+  // flight can never both take it.
   std::unordered_map<std::string, job_id> names;
   std::unordered_set<std::string> names_pending;
+  // Names that more than one live job carries, which only a log written before renames were
+  // reserved can hold: the other jobs of each name, reachable by id only. Almost always empty.
+  std::unordered_map<std::string, std::vector<job_id>> twins;
   std::unordered_map<caf::actor_addr, job_id> by_addr;
   timer_queue timers;
   timer_queue deadlines;
@@ -314,6 +321,52 @@ void on_tick(pointer self) {
   rearm(self);
 }
 
+// Registers `name` for the job. A name that another live job already holds stays with the job
+// created first; the other is reported and keeps answering by id until one of them is renamed.
+void claim_name(pointer self, const std::string& name, job_id id, instant created_at) {
+  auto& st = self->state;
+  auto key = lower(name);
+  auto [i, added] = st.names.emplace(key, id);
+  if (added || i->second == id)
+    return;
+  auto& others = st.twins[key];
+  if (std::find(others.begin(), others.end(), id) != others.end())
+    return;
+  auto holder = i->second;
+  auto held = load_passive(self, holder);
+  if (held && std::make_pair(created_at, id) < std::make_pair(held->created_at, holder)) {
+    i->second = id;
+    std::swap(id, holder);
+  }
+  others.push_back(id);
+  st.ctx->say(log_level::warning,
+              "jobs " + to_string(holder) + " and " + to_string(id) + " are both named '" + name +
+                "': the name resolves to " + to_string(holder) + " (created first); " +
+                to_string(id) + " answers by id only until one of them is renamed or deleted");
+}
+
+// The job no longer carries `name`; a twin of the same name, if any, takes it over.
+void release_name(pointer self, const std::string& name, job_id id) {
+  auto& st = self->state;
+  auto key = lower(name);
+  auto t = st.twins.find(key);
+  auto i = st.names.find(key);
+  if (i != st.names.end() && i->second == id) {
+    if (t == st.twins.end()) {
+      st.names.erase(i);
+      return;
+    }
+    i->second = t->second.front();
+    t->second.erase(t->second.begin());
+    st.ctx->say(log_level::info, "the name '" + name + "' now resolves to job " +
+                                   to_string(i->second));
+  } else if (t != st.twins.end()) {
+    t->second.erase(std::remove(t->second.begin(), t->second.end(), id), t->second.end());
+  }
+  if (t != st.twins.end() && t->second.empty())
+    st.twins.erase(t);
+}
+
 void track(pointer self, const job_changed& c) {
   auto& st = self->state;
   auto i = st.jobs.find(c.id);
@@ -328,7 +381,7 @@ void track(pointer self, const job_changed& c) {
       x.runs.clear();
       x.reserved = false;
     });
-    st.names.erase(lower(e.name));
+    release_name(self, e.name, c.id);
     if (e.actor) {
       st.by_addr.erase(e.actor.address());
       self->send_exit(e.actor, caf::exit_reason::user_shutdown);
@@ -340,8 +393,10 @@ void track(pointer self, const job_changed& c) {
     return;
   }
   if (lower(e.name) != lower(c.name)) {
-    st.names.erase(lower(e.name));
-    st.names[lower(c.name)] = c.id;
+    // The new name was reserved by the rename request, so nobody else holds it (and if a
+    // twin did, it would keep it: the latest instant loses).
+    release_name(self, e.name, c.id);
+    claim_name(self, c.name, c.id, instant::max());
   }
   update_load(st, e, [&](job_entry& x) {
     x.runs = c.runs;
@@ -394,7 +449,7 @@ void add_job(pointer self, const job_state& s, job_actor actor) {
   auto& st = self->state;
   if (actor)
     st.by_addr[actor.address()] = s.id;
-  st.names[lower(s.name)] = s.id;
+  claim_name(self, s.name, s.id, s.created_at);
   auto e = entry_of(s, std::move(actor));
   e.active = std::chrono::steady_clock::now();
   auto [i, added] = st.jobs.emplace(s.id, job_entry{});
@@ -633,14 +688,31 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
       return rp;
     },
     [=](update_request& req) -> caf::result<job_state> {
-      if (req.changes.name) {
-        auto id = resolve(self->state, req.job);
-        auto i = self->state.names.find(lower(*req.changes.name));
-        if (id && i != self->state.names.end() && i->second != *id)
-          return to_caf_error(errc::name_taken,
-                              "a job named '" + *req.changes.name + "' already exists");
-      }
-      return forward(self, req.job, command{std::move(req.changes), req.actor, req.note});
+      if (!req.changes.name)
+        return forward(self, req.job, command{std::move(req.changes), req.actor, req.note});
+      auto& st = self->state;
+      auto id = resolve(st, req.job);
+      if (!id)
+        return to_caf_error(id.err());
+      // The new name is reserved like a create's until the rename is durable (track() then
+      // moves it) or refused: checking `names` alone let concurrent renames, or a rename and a
+      // create, all take one name. Its own name too, so a change of case cannot race a
+      // rename away from it.
+      auto key = lower(*req.changes.name);
+      auto holder = st.names.find(key);
+      if ((holder != st.names.end() && holder->second != *id) || st.names_pending.count(key))
+        return to_caf_error(errc::name_taken,
+                            "a job named '" + *req.changes.name + "' already exists");
+      st.names_pending.insert(key);
+      notify_projector(self);
+      auto rp = self->make_response_promise<job_state>();
+      auto reply = deliver_to(rp);
+      ask_job(self, *id, job_command{command{std::move(req.changes), req.actor, req.note}},
+              [=](result<job_state> r) {
+                self->state.names_pending.erase(key);
+                reply(std::move(r));
+              });
+      return rp;
     },
     [=](pause_request& req) -> caf::result<job_state> {
       return forward(self, req.job, command{pause_job{}, req.actor, req.note});

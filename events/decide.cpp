@@ -212,8 +212,20 @@ decision decide_run_now(const job_state& s, emitter& emit) {
   return std::move(emit.out);
 }
 
-decision decide_delete(const job_state&, emitter& emit) {
+// The reason recorded for a run that its job's deletion cut off.
+constexpr std::string_view deleted_reason = "cancelled: job deleted";
+
+// Deletes the job, closing every run still in flight first: a deleted job takes no outcome
+// (decide refuses every command), so a run left open would stay running in the log for good.
+// The job actor asks the executor to stop each abandoned run.
+void delete_job_now(const job_state& s, emitter& emit) {
+  for (const auto& r : s.in_flight)
+    emit(run_abandoned{r.run_id, std::string{deleted_reason}, std::nullopt});
   emit(job_deleted{});
+}
+
+decision decide_delete(const job_state& s, emitter& emit) {
+  delete_job_now(s, emit);
   return std::move(emit.out);
 }
 
@@ -287,17 +299,23 @@ decision decide_run_finished(const job_state& s, const run_finished& f, emitter&
 
   if (!f.ok) {
     auto errors = s.consecutive_errors + 1;
-    if (manual || !active) {
-      // Manual runs that fail never push a job towards failed: they leave the count alone.
+    if (manual || (!active && s.status != job_status::paused)) {
+      // Manual runs that fail never push a job towards failed: they leave the count alone. Nor
+      // does a run that ends after its job failed or completed.
       emit(run_failed{f.run_id, f.error, s.consecutive_errors, active ? s.next_run_at : std::nullopt,
                       f.took, f.output_tail});
     } else if (errors >= max_errors(s)) {
+      // The threshold wins over a pause: a job paused while its failing run was in flight is
+      // failed like an active one, or its errors would be hidden until someone resumed it.
       emit(run_failed{f.run_id, f.error, errors, std::nullopt, f.took, f.output_tail});
       emit(job_failed{errors, f.error});
       return std::move(emit.out);
     } else if (last_allowed) {
       emit(run_failed{f.run_id, f.error, errors, std::nullopt, f.took, f.output_tail});
       done_for_good = true;
+    } else if (!active) {
+      // Paused: the failure counts, and the retry waits for the resume (which plans from now).
+      emit(run_failed{f.run_id, f.error, errors, std::nullopt, f.took, f.output_tail});
     } else {
       const auto& ladder = s.policies.backoff.empty() ? default_backoff() : s.policies.backoff;
       auto retry = now + ladder[std::min<std::size_t>(errors - 1, ladder.size() - 1)];
@@ -314,12 +332,14 @@ decision decide_run_finished(const job_state& s, const run_finished& f, emitter&
         emit(run_failed{f.run_id, f.error, errors, retry, f.took, f.output_tail});
       }
     }
+  } else if (is_at(s) || s.policies.delete_after_run || last_allowed) {
+    // Nothing is left to run, whatever the status: a paused or failed one-shot that stayed so
+    // after its successful run would run a second time when resumed.
+    emit(run_succeeded{f.run_id, f.took, f.output_tail, std::nullopt});
+    done_for_good = s.status != job_status::completed;
   } else if (!active) {
     emit(run_succeeded{f.run_id, f.took, f.output_tail, std::nullopt});
     return std::move(emit.out);
-  } else if (is_at(s) || s.policies.delete_after_run || last_allowed) {
-    emit(run_succeeded{f.run_id, f.took, f.output_tail, std::nullopt});
-    done_for_good = true;
   } else {
     std::optional<instant> next = s.next_run_at;
     if (is_after_run_end(s) && !manual)
@@ -328,9 +348,18 @@ decision decide_run_finished(const job_state& s, const run_finished& f, emitter&
   }
 
   auto after = after_emitted(s, emit);
+  if (done_for_good) {
+    // The job completes at once, even with other runs of overlap=allow still in flight (their
+    // outcomes are recorded against the completed job): waiting for them would let a pause, a
+    // failure or a run-now in between keep alive a job that has nothing left to run.
+    emit(job_completed{});
+    if (s.policies.delete_after_run && f.ok)
+      delete_job_now(after, emit);
+    return std::move(emit.out);
+  }
   if (after.status != job_status::active || !after.in_flight.empty())
     return std::move(emit.out);
-  if (after.queued_fire && !done_for_good) {
+  if (after.queued_fire) {
     // The fire deferred behind this run starts now.
     auto queued = *after.queued_fire;
     auto trigger = now - queued > s.policies.misfire_grace ? run_trigger::catch_up
@@ -340,11 +369,8 @@ decision decide_run_finished(const job_state& s, const run_finished& f, emitter&
     emit(run_started{after.runs_started + 1, queued, trigger, following});
     return std::move(emit.out);
   }
-  if (done_for_good || !after.next_run_at) {
+  if (!after.next_run_at)
     emit(job_completed{});
-    if (s.policies.delete_after_run && f.ok)
-      emit(job_deleted{});
-  }
   return std::move(emit.out);
 }
 

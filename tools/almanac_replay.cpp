@@ -448,6 +448,14 @@ int run_verify(const common_options& c) {
                         {"position", 0},
                         {"message", st.to_string()}});
   auto total = ids.size();
+  // Live jobs by name, case-insensitively as the scheduler resolves names: a log written before
+  // renames reserved their name can hold two live jobs of one name.
+  std::map<std::string, std::vector<job_id>> live_names;
+  auto name_key = [](std::string s) {
+    for (auto& ch : s)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return s;
+  };
   for (auto id : ids) {
     bar.tick(++streams, total);
     job_state state;
@@ -485,6 +493,34 @@ int run_verify(const common_options& c) {
                           {"seq", 0},
                           {"position", 0},
                           {"message", st.to_string()}});
+    if (st.is_ok() && state.deleted && !state.in_flight.empty()) {
+      // Deletes close their runs in flight; one left open stays "running" in every view.
+      std::string runs;
+      for (const auto& r : state.in_flight)
+        runs += (runs.empty() ? "" : ", ") + std::to_string(r.run_id);
+      problems.push_back({{"kind", "open_run"},
+                          {"job_id", to_string(id)},
+                          {"seq", state.seq},
+                          {"position", 0},
+                          {"message", "the job is deleted with run(s) " + runs +
+                                        " still in flight in its log"}});
+    }
+    if (st.is_ok() && state.live())
+      live_names[name_key(state.name)].push_back(id);
+  }
+  for (const auto& [key, holders] : live_names) {
+    if (holders.size() < 2)
+      continue;
+    std::string list;
+    for (auto id : holders)
+      list += (list.empty() ? "" : ", ") + to_string(id);
+    problems.push_back({{"kind", "duplicate_name"},
+                        {"job_id", to_string(holders.front())},
+                        {"seq", 0},
+                        {"position", 0},
+                        {"message", std::to_string(holders.size()) + " live jobs are named '" +
+                                      key + "' (case-insensitively): " + list +
+                                      "; rename or delete all but one"}});
   }
   bool ok = problems.empty();
   if (c.json) {

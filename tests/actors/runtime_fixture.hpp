@@ -47,6 +47,10 @@ struct runtime_fixture {
   std::mutex mtx;
   std::vector<run_key> runs;
   std::atomic<bool> fail_runs{false};
+  // Executor workers of the next start().
+  std::size_t workers = 4;
+  // The scheduler's log lines (warnings and errors), for tests that expect a report.
+  std::vector<std::string> said;
 
   runtime_fixture() { start(); }
   ~runtime_fixture() {
@@ -62,7 +66,13 @@ struct runtime_fixture {
     opts.durability = store::durability::none;
     opts.clk = &clk;
     opts.settings = settings;
-    opts.executor.workers = 4;
+    opts.executor.workers = workers;
+    opts.logger = [this](log_level level, const std::string& line) {
+      if (level < log_level::warning)
+        return;
+      std::lock_guard guard{mtx};
+      said.push_back(line);
+    };
     opts.handlers = std::move(extra);
     opts.handlers["record"] = [this](const run_context& ctx) {
       {
@@ -82,6 +92,19 @@ struct runtime_fixture {
     sched->stop(5s);
     sched.reset();
     start(settings);
+  }
+
+  // Whether some warning or error line holds every one of `parts`.
+  bool said_all(const std::vector<std::string>& parts) {
+    std::lock_guard guard{mtx};
+    for (const auto& line : said) {
+      bool all = true;
+      for (const auto& p : parts)
+        all = all && line.find(p) != std::string::npos;
+      if (all)
+        return true;
+    }
+    return false;
   }
 
   std::size_t run_count() {

@@ -2,6 +2,8 @@
 // manual clock: the behaviour list of the scheduler Almanac replaces, and the races it lost.
 #include "runtime_fixture.hpp"
 
+#include <set>
+
 using namespace almanac;
 using namespace almanac::test;
 
@@ -476,4 +478,165 @@ TEST_CASE("the audit trail of all jobs pages backwards and survives a rebuild", 
     }
   }
   f.start();
+}
+
+namespace {
+
+// A handler that holds its run until released; counts the runs that started.
+struct held_run {
+  std::atomic<bool> release{false};
+  std::atomic<int> started{0};
+
+  handler make() {
+    return [this](const run_context& ctx) {
+      ++started;
+      while (!release && !ctx.cancelled())
+        std::this_thread::sleep_for(1ms);
+    };
+  }
+};
+
+// Whether every RunStarted in the log is followed by its run's end.
+bool every_run_closed(const std::vector<event>& log) {
+  std::set<std::uint64_t> open;
+  for (const auto& e : log) {
+    if (auto* s = std::get_if<run_started>(&e.body))
+      open.insert(s->run_id);
+    else if (auto* ok = std::get_if<run_succeeded>(&e.body))
+      open.erase(ok->run_id);
+    else if (auto* bad = std::get_if<run_failed>(&e.body))
+      open.erase(bad->run_id);
+    else if (auto* gone = std::get_if<run_abandoned>(&e.body))
+      open.erase(gone->run_id);
+  }
+  return open.empty();
+}
+
+} // namespace
+
+TEST_CASE("an at job paused while its run is in flight is completed by the run and stays so", "[actors]") {
+  runtime_fixture f;
+  held_run held;
+  f.sched->register_handler("held", held.make());
+  auto job = f.create("once", at_schedule{f.clk.now() + 1min}, {}, handler_target{"held", ""});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  f.fire(id, false);
+  auto paused = f.ask<job_state>(pause_request{id, "user:alice", "hold on"});
+  REQUIRE(paused.ok());
+  CHECK(paused->status == job_status::paused);
+  held.release = true;
+  auto s = f.until(id, [](const job_state& x) { return x.in_flight.empty(); });
+  CHECK(s.status == job_status::completed);
+  CHECK_FALSE(s.next_run_at);
+  REQUIRE(s.last_run);
+  CHECK(s.last_run->ok);
+  // The one-shot did its work: neither resume brings it back for a second run.
+  CHECK(f.ask<job_state>(resume_request{id, false, "user:alice", ""}).code()
+        == errc::refused_status);
+  CHECK(f.ask<job_state>(resume_request{id, true, "user:alice", ""}).code()
+        == errc::refused_status);
+  f.clk.advance(1h);
+  f.sched->check_timers();
+  CHECK(f.get(id).runs_started == 1);
+  CHECK(held.started == 1);
+}
+
+TEST_CASE("a delete_after_run job paused during its successful run is deleted", "[actors]") {
+  runtime_fixture f;
+  held_run held;
+  f.sched->register_handler("held", held.make());
+  job_policies p;
+  p.delete_after_run = true;
+  auto job = f.create("cleanup", every_schedule{1h, {}, {}}, p, handler_target{"held", ""});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  f.fire(id, false);
+  REQUIRE(f.ask<job_state>(pause_request{id, "user:alice", ""}).ok());
+  held.release = true;
+  f.wait_until([&] { return f.ask<job_state>(get_request{id}).code() == errc::not_found; });
+  auto log = f.log_of(job->id);
+  CHECK(find_event<job_completed>(log) != nullptr);
+  CHECK(find_event<job_deleted>(log) != nullptr);
+}
+
+TEST_CASE("a scheduled run that fails while its job is paused records its error", "[actors]") {
+  runtime_fixture f;
+  std::atomic<bool> release{false};
+  f.sched->register_handler("held-fails", [&](const run_context&) {
+    while (!release)
+      std::this_thread::sleep_for(1ms);
+    throw std::runtime_error("exit 3");
+  });
+  job_policies p;
+  p.max_consecutive_errors = 2;
+  auto job = f.create("erring", every_schedule{1min, {}, {}}, p, handler_target{"held-fails", ""});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  // The first failure while paused is counted and the job stays paused.
+  f.fire(id, false);
+  REQUIRE(f.ask<job_state>(pause_request{id, "user:alice", ""}).ok());
+  release = true;
+  auto s = f.until(id, [](const job_state& x) { return x.in_flight.empty(); });
+  CHECK(s.status == job_status::paused);
+  CHECK(s.consecutive_errors == 1);
+  CHECK_FALSE(s.next_run_at);
+  auto* failed = find_event<run_failed>(f.log_of(job->id));
+  REQUIRE(failed != nullptr);
+  CHECK(failed->consecutive_errors == 1);
+  CHECK(failed->error == "exit 3");
+  // Resumed (which clears the count), it fails once while active, then once more while paused:
+  // that reaches the threshold, and failed wins over the pause.
+  REQUIRE(f.ask<job_state>(resume_request{id, false, "user:alice", ""}).ok());
+  f.fire(id);
+  REQUIRE(f.get(id).consecutive_errors == 1);
+  release = false;
+  f.fire(id, false);
+  REQUIRE(f.ask<job_state>(pause_request{id, "user:alice", ""}).ok());
+  release = true;
+  s = f.until(id, [](const job_state& x) { return x.in_flight.empty(); });
+  CHECK(s.status == job_status::failed);
+  CHECK(s.consecutive_errors == 2);
+  CHECK(f.ask<job_state>(resume_request{id, false, "user:alice", ""}).code()
+        == errc::failed_needs_force);
+}
+
+TEST_CASE("delete while a run is in flight cancels the run and frees its worker", "[actors]") {
+  runtime_fixture f;
+  f.workers = 1;
+  f.restart();
+  std::atomic<bool> saw_cancel{false};
+  f.sched->register_handler("hang", [&](const run_context& ctx) {
+    while (!ctx.cancelled())
+      std::this_thread::sleep_for(1ms);
+    saw_cancel = true;
+  });
+  auto doomed = f.create("doomed", every_schedule{1h, {}, {}}, {}, handler_target{"hang", ""});
+  auto other = f.create("other", every_schedule{2h, {}, {}});
+  REQUIRE(doomed.ok());
+  REQUIRE(other.ok());
+  auto running = f.fire(id_of(*doomed), false);
+  REQUIRE(running.in_flight.size() == 1);
+  auto run_id = running.in_flight.front().run_id;
+  REQUIRE(f.ask<job_state>(delete_request{id_of(*doomed), "user:alice", "retired"}).ok());
+  f.wait_until([&] { return saw_cancel.load(); });
+  // The only worker is free again: another job's run goes through.
+  auto ran = f.fire(id_of(*other));
+  CHECK(ran.last_run->ok);
+  CHECK(f.run_count() == 1);
+  // The log closes the cut-off run; nothing of the deleted job is left running.
+  auto log = f.log_of(doomed->id);
+  CHECK(every_run_closed(log));
+  auto* abandoned = find_event<run_abandoned>(log);
+  REQUIRE(abandoned != nullptr);
+  CHECK(abandoned->run_id == run_id);
+  CHECK(abandoned->reason == "cancelled: job deleted");
+  CHECK(std::holds_alternative<job_deleted>(log.back().body));
+  auto h = f.ask<health_report>(health_request{});
+  REQUIRE(h.ok());
+  CHECK(h->runs_in_flight.empty());
+  auto runs = f.ask<run_page>(runs_request{id_of(*doomed), 10});
+  REQUIRE(runs.ok());
+  REQUIRE(runs->runs.size() == 1);
+  CHECK(runs->runs[0].outcome == "abandoned");
 }

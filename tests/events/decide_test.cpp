@@ -374,6 +374,168 @@ TEST_CASE("a pause that arrives while a run is in flight is kept", "[events]") {
   CHECK(job.state.in_flight.empty());
 }
 
+// The names of the events a command produced, in order.
+static std::vector<std::string> names_of(const std::vector<event>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events)
+    out.emplace_back(event_name(e.body));
+  return out;
+}
+
+using names = std::vector<std::string>;
+
+TEST_CASE("an at job paused while its run is in flight is completed when the run succeeds", "[events]") {
+  job_fixture job;
+  job.create(at_schedule{job.now + 5min});
+  auto id = job.fire();
+  job.ok(pause_job{});
+  auto events = job.ok(run_finished{id, true, {}, 1s, {}});
+  CHECK(names_of(events) == names{"RunSucceeded", "JobCompleted"});
+  CHECK(job.state.status == job_status::completed);
+  CHECK_FALSE(job.state.next_run_at);
+  // Completed wins over the pause: no resume brings the one-shot back to run a second time.
+  CHECK(job.send(resume_job{false}).code() == errc::refused_status);
+  CHECK(job.send(resume_job{true}).code() == errc::refused_status);
+  CHECK(job.send(run_now{}).code() == errc::refused_status);
+}
+
+TEST_CASE("a delete_after_run job paused during its successful run is completed and deleted", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.delete_after_run = true;
+  job.create_every(1min, p);
+  auto id = job.fire();
+  job.ok(pause_job{});
+  auto events = job.ok(run_finished{id, true, {}, 1s, {}});
+  CHECK(names_of(events) == names{"RunSucceeded", "JobCompleted", "JobDeleted"});
+  CHECK(job.state.deleted);
+  CHECK(job.send(resume_job{false}).code() == errc::not_found);
+}
+
+TEST_CASE("a paused job whose last allowed run finishes is completed", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.max_runs = 1;
+  job.create_every(1min, p);
+  auto id = job.fire();
+  job.ok(pause_job{});
+  bool ok = GENERATE(true, false);
+  INFO("the run succeeds: " << ok);
+  auto events = job.ok(run_finished{id, ok, ok ? "" : "exit 1", 1s, {}});
+  CHECK(names_of(events) == names{ok ? "RunSucceeded" : "RunFailed", "JobCompleted"});
+  CHECK(job.state.status == job_status::completed);
+}
+
+TEST_CASE("a scheduled run that fails while its job is paused counts as an error", "[events]") {
+  job_fixture job;
+  job.create_every(1min);
+  job.finish(job.fire(), false);
+  REQUIRE(job.state.consecutive_errors == 1);
+  auto id = job.fire();
+  job.ok(pause_job{});
+  auto events = job.ok(run_finished{id, false, "exit 1", 1s, {}});
+  REQUIRE(names_of(events) == names{"RunFailed"});
+  auto& failed = std::get<run_failed>(events[0].body);
+  CHECK(failed.consecutive_errors == 2);
+  // No retry while paused: the resume plans from its own instant.
+  CHECK_FALSE(failed.next_run_at);
+  CHECK(job.state.status == job_status::paused);
+  CHECK(job.state.consecutive_errors == 2);
+  CHECK(job.state.last_error == "exit 1");
+}
+
+TEST_CASE("a paused job whose failing run reaches the threshold is failed", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.max_consecutive_errors = 3;
+  job.create_every(1min, p);
+  fail_times(job, 2);
+  auto id = job.fire();
+  job.ok(pause_job{});
+  auto events = job.ok(run_finished{id, false, "exit 1", 1s, {}});
+  CHECK(names_of(events) == names{"RunFailed", "JobFailed"});
+  CHECK(std::get<run_failed>(events[0].body).consecutive_errors == 3);
+  CHECK(job.state.status == job_status::failed);
+  CHECK(job.send(resume_job{false}).code() == errc::failed_needs_force);
+}
+
+TEST_CASE("a manual run that fails while its job is paused leaves the count alone", "[events]") {
+  job_fixture job;
+  job.create_every(1h);
+  auto manual = std::get<run_started>(job.ok(run_now{})[0].body).run_id;
+  job.ok(pause_job{});
+  auto events = job.ok(run_finished{manual, false, "exit 1", 1s, {}});
+  CHECK(std::get<run_failed>(events[0].body).consecutive_errors == 0);
+  CHECK(job.state.status == job_status::paused);
+}
+
+TEST_CASE("a failed at job whose concurrent run succeeds is completed", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.overlap = overlap_policy::allow;
+  p.max_consecutive_errors = 1;
+  job.create(at_schedule{job.now + 1min}, p);
+  auto scheduled = job.fire();
+  auto manual = std::get<run_started>(job.ok(run_now{})[0].body).run_id;
+  job.finish(scheduled, false);
+  REQUIRE(job.state.status == job_status::failed);
+  job.finish(manual, true);
+  CHECK(job.state.status == job_status::completed);
+  CHECK(job.send(resume_job{true}).code() == errc::refused_status);
+}
+
+TEST_CASE("an at job completes at its first success even with another run in flight", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.overlap = overlap_policy::allow;
+  job.create(at_schedule{job.now + 1min}, p);
+  auto scheduled = job.fire();
+  auto manual = std::get<run_started>(job.ok(run_now{})[0].body).run_id;
+  job.finish(manual, true);
+  CHECK(job.state.status == job_status::completed);
+  CHECK(job.state.in_flight.size() == 1);
+  CHECK(job.send(run_now{}).code() == errc::refused_status);
+  // The other run's failure is recorded and plans no retry of the completed one-shot.
+  auto events = job.ok(run_finished{scheduled, false, "exit 1", 1s, {}});
+  CHECK(names_of(events) == names{"RunFailed"});
+  CHECK_FALSE(job.state.next_run_at);
+  CHECK(job.state.status == job_status::completed);
+}
+
+TEST_CASE("delete closes every run in flight as abandoned before JobDeleted", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.overlap = overlap_policy::allow;
+  job.create_every(1min, p);
+  auto scheduled = job.fire();
+  auto manual = std::get<run_started>(job.ok(run_now{})[0].body).run_id;
+  auto events = job.ok(delete_job{});
+  REQUIRE(names_of(events) == names{"RunAbandoned", "RunAbandoned", "JobDeleted"});
+  auto& first = std::get<run_abandoned>(events[0].body);
+  auto& second = std::get<run_abandoned>(events[1].body);
+  CHECK(first.run_id == scheduled);
+  CHECK(second.run_id == manual);
+  CHECK(first.reason == "cancelled: job deleted");
+  CHECK_FALSE(first.next_run_at);
+  CHECK(job.state.in_flight.empty());
+  // The cut-off run's late outcome finds no job.
+  CHECK(job.send(run_finished{scheduled, true, {}, 1s, {}}).code() == errc::not_found);
+}
+
+TEST_CASE("delete_after_run closes the other runs in flight before JobDeleted", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.overlap = overlap_policy::allow;
+  p.delete_after_run = true;
+  job.create_every(1min, p);
+  auto scheduled = job.fire();
+  auto manual = std::get<run_started>(job.ok(run_now{})[0].body).run_id;
+  auto events = job.ok(run_finished{manual, true, {}, 1s, {}});
+  REQUIRE(names_of(events) == names{"RunSucceeded", "JobCompleted", "RunAbandoned", "JobDeleted"});
+  CHECK(std::get<run_abandoned>(events[2].body).run_id == scheduled);
+  CHECK(job.state.in_flight.empty());
+}
+
 TEST_CASE("a due for a fire the job no longer expects is refused as stale", "[events]") {
   job_fixture job;
   job.create_every(1min);

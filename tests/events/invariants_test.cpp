@@ -30,10 +30,14 @@ TEST_CASE("evolve over decide never produces an impossible state", "[events]") {
   }
   job.create(sched, p);
   INFO("seed " << seed << " schedule " << describe(sched));
+  // A one-shot runs until one of its runs succeeds, and never again after that: not after a
+  // pause, a failure or a forced revival that came while the run was in flight.
+  const bool one_shot = std::holds_alternative<at_schedule>(sched) || p.delete_after_run;
+  bool succeeded = false;
   for (int step = 0; step < 300 && job.state.live(); ++step) {
     job.now += duration{static_cast<duration::rep>(rng() % 600'000'000)};
     command_body cmd;
-    switch (pick(9)) {
+    switch (pick(10)) {
       case 0: cmd = pause_job{}; break;
       case 1: cmd = resume_job{pick(2) == 0}; break;
       case 2: cmd = run_now{}; break;
@@ -46,6 +50,11 @@ TEST_CASE("evolve over decide never produces an impossible state", "[events]") {
                              static_cast<int>(job.state.in_flight.size())))].run_id,
                            pick(3) == 0, "boom", 1s, {}};
         break;
+      case 9:
+        if (pick(10) != 0)
+          continue;
+        cmd = delete_job{};
+        break;
       default:
         if (!job.state.next_run_at)
           continue;
@@ -56,8 +65,20 @@ TEST_CASE("evolve over decide never produces an impossible state", "[events]") {
     // send() checks every invariant after each accepted command; a refusal changes nothing.
     auto before = job.state.seq;
     auto r = job.send(cmd);
-    if (!r)
+    if (!r) {
       CHECK(job.state.seq == before);
+      continue;
+    }
+    for (const auto& e : *r) {
+      if (one_shot && std::holds_alternative<run_started>(e.body)) {
+        INFO("a one-shot started a run after a successful one: " << job.recent());
+        CHECK_FALSE(succeeded);
+      }
+      succeeded = succeeded || std::holds_alternative<run_succeeded>(e.body);
+    }
+    // A deleted job leaves no run open in its log.
+    if (job.state.deleted)
+      CHECK(job.state.in_flight.empty());
   }
   CHECK(job.state.seq == job.log.size());
 }
