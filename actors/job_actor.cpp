@@ -96,11 +96,24 @@ void record_effects(const job_state& after, const std::vector<event>& events,
     } else if (auto* bad = std::get_if<run_failed>(&e.body)) {
       ++m.runs_failed;
       m.run_duration.observe(bad->took);
-    } else if (std::holds_alternative<run_abandoned>(e.body))
+    } else if (auto* gone = std::get_if<run_abandoned>(&e.body)) {
       ++m.runs_abandoned;
-    else if (std::holds_alternative<run_skipped>(e.body))
+      if (gone->infra_failures > 0)
+        ++m.runs_infra_failed;
+    } else if (std::holds_alternative<run_skipped>(e.body))
       ++m.runs_skipped;
-    if (auto* f = std::get_if<run_failed>(&e.body))
+    // run_started leaves the streak as it was: a positive one after it means a retry.
+    if (auto* s = std::get_if<run_started>(&e.body);
+        s && s->trigger != run_trigger::manual && after.consecutive_infra_failures > 0)
+      ++m.infra_retries;
+    if (auto* gone = std::get_if<run_abandoned>(&e.body); gone && gone->infra_failures > 0)
+      ctx.say(log_level::warning,
+              label + ": run " + std::to_string(gone->run_id) + " not carried out: " +
+                gone->reason + " (" + std::to_string(gone->infra_failures) +
+                " in a row; not counted as the job's failure" +
+                (gone->next_run_at ? "; retry at " + format_instant(*gone->next_run_at) : "") +
+                ")");
+    else if (auto* f = std::get_if<run_failed>(&e.body))
       ctx.say(log_level::warning, label + ": run " + std::to_string(f->run_id) + " failed: " +
                                     f->error + " (consecutive errors " +
                                     std::to_string(f->consecutive_errors) + ")");

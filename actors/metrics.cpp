@@ -34,6 +34,14 @@ std::string render_prometheus(const runtime_metrics& m, std::uint64_t active, st
       << "almanac_runs_total{outcome=\"failed\"} " << m.runs_failed.load() << '\n'
       << "almanac_runs_total{outcome=\"abandoned\"} " << m.runs_abandoned.load() << '\n'
       << "almanac_runs_total{outcome=\"skipped\"} " << m.runs_skipped.load() << '\n';
+  out << "# HELP almanac_infra_failures_total Runs the daemon could not carry out for want of its "
+         "own resources (file descriptors, memory, processes); retried, never the job's failure.\n"
+      << "# TYPE almanac_infra_failures_total counter\n"
+      << "almanac_infra_failures_total " << m.runs_infra_failed.load() << '\n'
+      << "# HELP almanac_infra_retries_total Runs started again after the daemon could not carry "
+         "out the one before.\n"
+      << "# TYPE almanac_infra_retries_total counter\n"
+      << "almanac_infra_retries_total " << m.infra_retries.load() << '\n';
   render(out, "almanac_run_duration_seconds", "Run wall time.", m.run_duration);
   render(out, "almanac_run_lateness_seconds", "Run start minus its scheduled instant.",
          m.run_lateness);

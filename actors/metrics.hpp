@@ -42,6 +42,12 @@ struct runtime_metrics {
   std::atomic<std::uint64_t> runs_failed{0};
   std::atomic<std::uint64_t> runs_abandoned{0};
   std::atomic<std::uint64_t> runs_skipped{0};
+  // Runs the daemon could not carry out for want of its own resources (file descriptors,
+  // memory, processes): recorded RunAbandoned (so among runs_abandoned too) and retried, never
+  // counted as their job's failure. Nonzero means the daemon, not a job, needs attention.
+  std::atomic<std::uint64_t> runs_infra_failed{0};
+  // Scheduled runs started while their job's last run was such a failure: the retries.
+  std::atomic<std::uint64_t> infra_retries{0};
   // How long runs took (target start to end).
   histogram run_duration;
   // Lateness: when the run's RunStarted was recorded minus its scheduled instant (timer runs).

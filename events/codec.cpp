@@ -1,6 +1,8 @@
 // The on-disk names: every tag below is written down once and never reused or renumbered.
 // Adding an event type appends a tag; changing a type's fields bumps codec_version and teaches
-// the loader the old layout.
+// the loader the old layout. What each version added (a loader reads a field only from the
+// version that has it, so a log of any older version replays unchanged):
+//   2: RunAbandoned.infra_failures (u32, last); job_state.consecutive_infra_failures (u32, last).
 #include "events/codec.hpp"
 
 #include <cereal/archives/portable_binary.hpp>
@@ -17,15 +19,25 @@
 namespace almanac {
 namespace {
 
-// The input being decoded on this thread, so that the size check below knows how much is left.
+// The input being decoded on this thread, so that the size check below knows how much is left,
+// and its format version, so that a loader reads the layout that version wrote.
 thread_local std::streambuf* decoding = nullptr;
+thread_local std::uint8_t decoding_version = codec_version;
 
 struct decoding_scope {
-  explicit decoding_scope(std::streambuf* buf) : previous(decoding) { decoding = buf; }
-  ~decoding_scope() { decoding = previous; }
+  decoding_scope(std::streambuf* buf, std::uint8_t version)
+    : previous(decoding), previous_version(decoding_version) {
+    decoding = buf;
+    decoding_version = version;
+  }
+  ~decoding_scope() {
+    decoding = previous;
+    decoding_version = previous_version;
+  }
   decoding_scope(const decoding_scope&) = delete;
   decoding_scope& operator=(const decoding_scope&) = delete;
   std::streambuf* previous;
+  std::uint8_t previous_version;
 };
 
 } // namespace
@@ -248,8 +260,14 @@ void serialize(Archive& ar, run_queued& e) {
   ar(e.scheduled_for, e.next_run_at);
 }
 template <class Archive>
-void serialize(Archive& ar, run_abandoned& e) {
+void save(Archive& ar, const run_abandoned& e) {
+  ar(e.run_id, e.reason, e.next_run_at, e.infra_failures);
+}
+template <class Archive>
+void load(Archive& ar, run_abandoned& e) {
   ar(e.run_id, e.reason, e.next_run_at);
+  if (decoding_version >= 2)
+    ar(e.infra_failures);
 }
 template <class Archive>
 void serialize(Archive& ar, job_failed& e) {
@@ -291,7 +309,8 @@ void save(Archive& ar, const job_state& s) {
      s.updated_at);
   save_enum(ar, s.status);
   ar(s.next_run_at, s.consecutive_errors, s.last_error, s.runs_started,
-     s.scheduled_runs_finished, s.catch_up_streak, s.in_flight, s.queued_fire, s.last_run);
+     s.scheduled_runs_finished, s.catch_up_streak, s.in_flight, s.queued_fire, s.last_run,
+     s.consecutive_infra_failures);
 }
 template <class Archive>
 void load(Archive& ar, job_state& s) {
@@ -300,6 +319,8 @@ void load(Archive& ar, job_state& s) {
   load_enum(ar, s.status, 3);
   ar(s.next_run_at, s.consecutive_errors, s.last_error, s.runs_started,
      s.scheduled_runs_finished, s.catch_up_streak, s.in_flight, s.queued_fire, s.last_run);
+  if (decoding_version >= 2)
+    ar(s.consecutive_infra_failures);
 }
 
 // --- tags ----------------------------------------------------------------------------------------
@@ -392,7 +413,7 @@ result<event> decode_event(std::string_view bytes) {
                                         | static_cast<std::uint8_t>(bytes[2]) << 8);
   event e;
   view_buf buf{bytes.substr(3)};
-  decoding_scope scope{&buf};
+  decoding_scope scope{&buf, version};
   std::istream in(&buf);
   try {
     cereal::PortableBinaryInputArchive ar(in);
@@ -442,7 +463,7 @@ result<job_state> decode_state(std::string_view bytes) {
                                       " is newer than this build's");
   job_state s;
   view_buf buf{bytes.substr(2)};
-  decoding_scope scope{&buf};
+  decoding_scope scope{&buf, static_cast<std::uint8_t>(bytes[1])};
   std::istream in(&buf);
   try {
     cereal::PortableBinaryInputArchive ar(in);

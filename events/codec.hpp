@@ -16,8 +16,9 @@
 
 namespace almanac {
 
-// The version written by this build. Decoders accept versions <= this.
-inline constexpr std::uint8_t codec_version = 1;
+// The version written by this build. Decoders accept versions <= this and read each older
+// version's layout (codec.cpp lists what each version added).
+inline constexpr std::uint8_t codec_version = 2;
 
 std::string encode_event(const event& e);
 

@@ -6,6 +6,7 @@
 #include "schedule/time_text.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace almanac {
 
@@ -13,6 +14,12 @@ const std::vector<duration>& default_backoff() {
   using namespace std::chrono;
   static const std::vector<duration> ladder{seconds{30}, seconds{60}, minutes{5}, minutes{15},
                                             minutes{60}};
+  return ladder;
+}
+
+const std::vector<duration>& infra_retry_ladder() {
+  using namespace std::chrono;
+  static const std::vector<duration> ladder{seconds{1}, seconds{5}, seconds{30}, seconds{60}};
   return ladder;
 }
 
@@ -266,8 +273,8 @@ decision decide_due(const job_state& s, const due& d, emitter& emit) {
     emit(run_skipped{d.scheduled_for, skip_reason::overlap, next_fire(s, now)});
     return std::move(emit.out);
   }
-  auto trigger = late ? run_trigger::catch_up
-                      : (s.consecutive_errors > 0 ? run_trigger::retry : run_trigger::timer);
+  auto retrying = s.consecutive_errors > 0 || s.consecutive_infra_failures > 0;
+  auto trigger = late ? run_trigger::catch_up : (retrying ? run_trigger::retry : run_trigger::timer);
   emit(run_started{s.runs_started + 1, d.scheduled_for, trigger,
                    next_after_start(s, d.scheduled_for, trigger, now)});
   return std::move(emit.out);
@@ -283,12 +290,37 @@ job_state after_emitted(const job_state& s, const emitter& emit) {
   return after;
 }
 
+// A run the daemon could not carry out: its own file descriptors, memory or processes ran short,
+// not the target. Whoever exhausted them (an unauthenticated flood of connections, another
+// process) must not be able to push the job to failed, so the run is recorded abandoned: neither
+// a failure toward max_consecutive_errors nor a finished run toward max_runs, whatever its
+// trigger. An active job tries again after a delay that grows while the shortage lasts (so an
+// exhausted daemon does not spin writing events), but never later than its next regular fire;
+// a paused or failed job keeps waiting for its command.
+decision decide_run_infra_failed(const job_state& s, const run_finished& f, emitter& emit) {
+  const auto streak = s.consecutive_infra_failures == std::numeric_limits<std::uint32_t>::max()
+                        ? s.consecutive_infra_failures
+                        : s.consecutive_infra_failures + 1;
+  std::optional<instant> next;
+  if (s.status == job_status::active) {
+    const auto& ladder = infra_retry_ladder();
+    next = emit.now + ladder[std::min<std::size_t>(streak - 1, ladder.size() - 1)];
+    if (s.next_run_at && *s.next_run_at < *next)
+      next = s.next_run_at;
+  }
+  emit(run_abandoned{f.run_id, "daemon resource: " + (f.error.empty() ? "unknown" : f.error),
+                     next, streak});
+  return std::move(emit.out);
+}
+
 decision decide_run_finished(const job_state& s, const run_finished& f, emitter& emit) {
   auto it = std::find_if(s.in_flight.begin(), s.in_flight.end(),
                          [&](const in_flight_run& r) { return r.run_id == f.run_id; });
   if (it == s.in_flight.end())
     return fail(errc::conflict, "run " + std::to_string(f.run_id) + " of " + job_label(s) +
                                   " is not in flight");
+  if (f.infra)
+    return decide_run_infra_failed(s, f, emit);
   const auto run = *it;
   const auto now = emit.now;
   const bool active = s.status == job_status::active;

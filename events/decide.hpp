@@ -28,4 +28,9 @@ result<std::vector<event>> decide(const job_state& state, const command& cmd, in
 // The default backoff ladder: 30s, 60s, 5m, 15m, 60m (the last step repeats).
 const std::vector<duration>& default_backoff();
 
+// The retry delays after runs the daemon could not carry out for want of its own resources
+// (run_finished::infra), by how many in a row: 1s, 5s, 30s, then 60s for as long as it lasts.
+// A retry never waits past the job's next regular fire.
+const std::vector<duration>& infra_retry_ladder();
+
 } // namespace almanac

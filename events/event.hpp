@@ -95,8 +95,13 @@ struct run_queued {
 struct run_abandoned {
   std::uint64_t run_id = 0;
   std::string reason;
-  // Set when the abandoned run must be tried again (an `at` job's only run).
+  // Set when the abandoned run must be tried again (an `at` job's only run, or the retry of a
+  // run the daemon could not carry out).
   std::optional<instant> next_run_at;
+  // Runs in a row the daemon could not carry out for want of its own resources (file
+  // descriptors, memory, processes), this one included; 0 for a run cut off by a crash or a stop.
+  // Never the job's failure: it sets the retry delay and nothing else.
+  std::uint32_t infra_failures = 0;
 };
 
 struct job_failed {

@@ -86,11 +86,13 @@ struct apply {
     // that was still in flight succeeds.
     if (s.status != job_status::failed)
       s.consecutive_errors = 0;
+    s.consecutive_infra_failures = 0;
     s.next_run_at = e.next_run_at;
   }
   void operator()(const run_failed& e) {
     finish_run(s, take_run(s, e.run_id), false, e.error, env.recorded_at);
     s.consecutive_errors = e.consecutive_errors;
+    s.consecutive_infra_failures = 0;
     s.last_error = e.error;
     s.next_run_at = e.next_run_at;
   }
@@ -101,6 +103,7 @@ struct apply {
   }
   void operator()(const run_abandoned& e) {
     take_run(s, e.run_id);
+    s.consecutive_infra_failures = e.infra_failures;
     s.next_run_at = e.next_run_at;
   }
   void operator()(const job_failed& e) {

@@ -59,6 +59,10 @@ struct job_state {
   std::uint64_t scheduled_runs_finished = 0;
   // Missed fires run in a row by catch_up; reset by an on-time fire.
   std::uint32_t catch_up_streak = 0;
+  // Runs in a row the daemon could not carry out for want of its own resources (RunAbandoned
+  // with infra_failures); reset by the next run that really ran. Sets the retry delay only: it
+  // never counts toward max_consecutive_errors.
+  std::uint32_t consecutive_infra_failures = 0;
   std::vector<in_flight_run> in_flight;
   // A fire deferred by overlap=buffer_one.
   std::optional<instant> queued_fire;

@@ -639,4 +639,62 @@ TEST_CASE("delete while a run is in flight cancels the run and frees its worker"
   REQUIRE(runs.ok());
   REQUIRE(runs->runs.size() == 1);
   CHECK(runs->runs[0].outcome == "abandoned");
+
+TEST_CASE("runs the daemon could not carry out are retried and never fail the job", "[actors]") {
+  runtime_fixture f;
+  // The exec runner reports what the daemon's runner reports when pipe2 hits the fd limit, for
+  // the first eight runs, then runs normally.
+  std::atomic<int> calls{0};
+  constexpr int exhausted = 8;
+  f.sched->runs().set_exec_runner([&](const run_context&) {
+    if (++calls <= exhausted)
+      return run_outcome{false, "pipe2: Too many open files", {}, true};
+    return run_outcome{true, {}, "ran\n", false};
+  });
+  job_policies p;
+  p.max_consecutive_errors = 3;
+  auto job = f.create("exhausted", every_schedule{1h, {}, {}}, p,
+                      exec_target{{"/bin/true"}, {}, ""});
+  REQUIRE(job.ok());
+  auto id = id_of(*job);
+  auto& m = f.sched->metrics();
+  const duration ladder[] = {1s, 5s, 30s, 60s};
+  for (int i = 0; i < exhausted; ++i) {
+    auto s = f.fire(id);
+    INFO("infra failure " << i + 1);
+    CHECK(s.status == job_status::active);
+    CHECK(s.consecutive_errors == 0);
+    CHECK(s.consecutive_infra_failures == static_cast<std::uint32_t>(i + 1));
+    // Retried after the ladder's step, well before the hourly fire.
+    REQUIRE(s.next_run_at);
+    CHECK(*s.next_run_at == f.clk.now() + ladder[std::min(i, 3)]);
+  }
+  CHECK(m.runs_infra_failed.load() == exhausted);
+  CHECK(m.infra_retries.load() == exhausted - 1);
+  CHECK(m.runs_failed.load() == 0);
+  // Resources are back: the next retry runs and the job goes on as if nothing happened.
+  auto s = f.fire(id);
+  CHECK(s.status == job_status::active);
+  REQUIRE(s.last_run);
+  CHECK(s.last_run->ok);
+  CHECK(s.consecutive_infra_failures == 0);
+  CHECK(m.runs_succeeded.load() == 1);
+  CHECK(m.infra_retries.load() == exhausted);
+  // The run history tells each one with the daemon's reason.
+  auto page = f.ask<run_page>(runs_request{id, 20});
+  REQUIRE(page.ok());
+  REQUIRE(page->runs.size() == exhausted + 1);
+  CHECK(page->runs[0].outcome == "succeeded");
+  CHECK(page->runs[0].trigger == "retry");
+  CHECK(page->runs[1].outcome == "abandoned");
+  CHECK(page->runs[1].error == "daemon resource: pipe2: Too many open files");
+  auto text = render_prometheus(m, 1, 0, 0, 0, f.sched->log().stats());
+  CHECK_THAT(text, Catch::Contains("almanac_infra_failures_total 8\n"));
+  CHECK_THAT(text, Catch::Contains("almanac_infra_retries_total 8\n"));
+  // The streak is in the log: a restart recovers the job with nothing counted against it.
+  f.restart();
+  auto after = f.get(id);
+  CHECK(after.status == job_status::active);
+  CHECK(after.consecutive_errors == 0);
+  CHECK(after.runs_started == exhausted + 1);
 }

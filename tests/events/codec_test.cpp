@@ -32,7 +32,7 @@ event_body sample(std::size_t index) {
     case 7: return run_failed{8, "exit 1", 3, t + 5min, 2s, "stderr tail"};
     case 8: return run_skipped{t, skip_reason::misfire, t + 1h};
     case 9: return run_queued{t, std::nullopt};
-    case 10: return run_abandoned{9, "scheduler restarted", t};
+    case 10: return run_abandoned{9, "daemon resource: pipe2: Too many open files", t, 4};
     case 11: return job_failed{10, "exit 1"};
     case 12: return job_completed{};
     case 13: return job_deleted{};
@@ -87,6 +87,64 @@ TEST_CASE("decoding an unknown type tag names the job and sequence", "[events]")
   CHECK_THAT(r.err().message, Catch::Contains("0000000000abcdef") && Catch::Contains("seq 3"));
 }
 
+// Written by the version 1 codec (before RunAbandoned.infra_failures and
+// job_state.consecutive_infra_failures existed): a log of that version must replay unchanged.
+TEST_CASE("a version 1 RunAbandoned decodes unchanged with no infra failures", "[events]") {
+  const std::string v1{
+    "\x01\x0b\x00\x01\xef\xcd\xab\x00\x00\x00\x00\x00\x0b\x00\x00\x00\x00\x00\x00\x00\x40\xea\xe8"
+    "\xa4\xbe\x50\x06\x00\x06\x00\x00\x00\x00\x00\x00\x00\x73\x79\x73\x74\x65\x6d\x00\x00\x00\x00"
+    "\x00\x00\x00\x00\x11\x00\x00\x00\x00\x00\x00\x00\x61\x62\x61\x6e\x64\x6f\x6e\x5f\x69\x6e\x5f"
+    "\x66\x6c\x69\x67\x68\x74\x09\x00\x00\x00\x00\x00\x00\x00\x13\x00\x00\x00\x00\x00\x00\x00\x73"
+    "\x63\x68\x65\x64\x75\x6c\x65\x72\x20\x72\x65\x73\x74\x61\x72\x74\x65\x64\x00\x90\x78\xdd\xa4"
+    "\xbe\x50\x06\x00",
+    119};
+  auto r = decode_event(v1);
+  REQUIRE(r.ok());
+  CHECK(r->env.job == job_id{0xabcdef});
+  CHECK(r->env.seq == 11);
+  CHECK(r->env.cause == "abandon_in_flight");
+  auto& a = std::get<run_abandoned>(r->body);
+  CHECK(a.run_id == 9);
+  CHECK(a.reason == "scheduler restarted");
+  CHECK(a.next_run_at == at("2026-05-01T10:00:00.250Z"));
+  CHECK(a.infra_failures == 0);
+  // Cut short it is corrupt, as before: the old layout is read exactly, not loosely.
+  CHECK(decode_event(v1.substr(0, v1.size() - 1)).code() == errc::corrupt_event);
+  // The current version writes the new field: the v1 bytes with the version byte bumped lack it.
+  auto bumped = v1;
+  bumped[0] = static_cast<char>(codec_version);
+  CHECK(decode_event(bumped).code() == errc::corrupt_event);
+}
+
+TEST_CASE("a version 1 snapshot decodes unchanged with no infra failures", "[events]") {
+  const std::string v1{
+    "\xa5\x01\x01\xef\xcd\xab\x00\x00\x00\x00\x00\x03\x00\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00"
+    "\x00\x00\x00\x00\x00\x6f\x6c\x64\x02\x80\x4a\x5d\x05\x00\x00\x00\x00\x90\x78\xdd\xa4\xbe\x50"
+    "\x06\x00\x00\x01\x06\x00\x00\x00\x00\x00\x00\x00\x72\x65\x63\x6f\x72\x64\x00\x00\x00\x00\x00"
+    "\x00\x00\x00\x00\x0a\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x87\x93\x03\x00\x00\x00\x00\x01\x01\x00\x00"
+    "\x00\x00\x00\x00\x00\x00\x00\x0a\x00\x00\x00\x00\x00\x00\x00\x75\x73\x65\x72\x3a\x61\x6c\x69"
+    "\x63\x65\x90\x78\xdd\xa4\xbe\x50\x06\x00\x90\x78\xdd\xa4\xbe\x50\x06\x00\x00\x00\x10\xc3\x3a"
+    "\xaa\xbe\x50\x06\x00\x02\x00\x00\x00\x06\x00\x00\x00\x00\x00\x00\x00\x65\x78\x69\x74\x20\x31"
+    "\x02\x00\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+    "\x00\x00\x00\x00\x00\x01\x01",
+    214};
+  auto r = decode_state(v1);
+  REQUIRE(r.ok());
+  CHECK(r->id == job_id{0xabcdef});
+  CHECK(r->seq == 3);
+  CHECK(r->name == "old");
+  CHECK(r->consecutive_errors == 2);
+  CHECK(r->last_error == "exit 1");
+  CHECK(r->runs_started == 2);
+  CHECK(r->next_run_at == at("2026-05-01T10:01:30.250Z"));
+  CHECK(r->consecutive_infra_failures == 0);
+  // Written again it is a current snapshot that keeps every field.
+  auto again = decode_state(encode_state(*r));
+  REQUIRE(again.ok());
+  CHECK(encode_state(*again) == encode_state(*r));
+}
+
 TEST_CASE("decoding a newer format version is refused", "[events]") {
   auto bytes = encode_event(make_event(0));
   bytes[0] = static_cast<char>(codec_version + 1);
@@ -127,6 +185,12 @@ TEST_CASE("a job state snapshot round-trips", "[events]") {
   CHECK(back->in_flight.size() == job.state.in_flight.size());
   CHECK(back->consecutive_errors == 1);
   CHECK(back->next_run_at == job.state.next_run_at);
+  job.finish(job.state.in_flight.back().run_id, false);
+  job.ok(run_finished{job.state.in_flight.back().run_id, false, "EMFILE", 0s, {}, true});
+  REQUIRE(job.state.consecutive_infra_failures == 1);
+  auto infra = decode_state(encode_state(job.state));
+  REQUIRE(infra.ok());
+  CHECK(infra->consecutive_infra_failures == 1);
   CHECK(decode_state(bytes.substr(0, bytes.size() / 2)).code() == errc::corrupt_event);
   CHECK(decode_state("").code() == errc::corrupt_event);
 }

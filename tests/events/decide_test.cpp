@@ -737,3 +737,171 @@ TEST_CASE("command names tell resume from resume force", "[events]") {
   CHECK(command_name(resume_job{true}) == "resume:force");
   CHECK(command_name(run_now{}) == "run_now");
 }
+
+// The daemon's own resources ran short (run_finished::infra): the run is abandoned and retried,
+// never counted as the job's failure.
+static void infra_fail(job_fixture& job, std::uint64_t run_id,
+                       std::string error = "pipe2: Too many open files") {
+  job.ok(run_finished{run_id, false, std::move(error), 0s, {}, true});
+}
+
+TEST_CASE("a run the daemon could not carry out is abandoned with its reason and keeps the count", "[events]") {
+  job_fixture job;
+  job.create_every(24h);
+  fail_times(job, 2);
+  REQUIRE(job.state.consecutive_errors == 2);
+  auto finished_before = job.state.scheduled_runs_finished;
+  auto id = job.fire();
+  infra_fail(job, id);
+  auto& abandoned = job.last<run_abandoned>();
+  CHECK(abandoned.run_id == id);
+  CHECK(abandoned.reason == "daemon resource: pipe2: Too many open files");
+  CHECK(abandoned.infra_failures == 1);
+  CHECK(abandoned.next_run_at == job.now + 1s);
+  CHECK(job.state.status == job_status::active);
+  CHECK(job.state.consecutive_errors == 2);
+  CHECK(job.state.last_error == "exit 1");
+  CHECK(job.state.consecutive_infra_failures == 1);
+  CHECK(job.state.scheduled_runs_finished == finished_before);
+  CHECK(job.state.in_flight.empty());
+  CHECK(job.log.back().env.cause == "run_finished");
+}
+
+TEST_CASE("fifty infra failures in a row never fail the job and back off to one a minute", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.max_consecutive_errors = 3;
+  job.create_every(24h, p);
+  const duration ladder[] = {1s, 5s, 30s, 60s};
+  for (int i = 0; i < 50; ++i) {
+    job.now = *job.state.next_run_at;
+    auto events = job.ok(due{job.now});
+    auto& started = std::get<run_started>(events.back().body);
+    // Every attempt after the first is a retry, not a regular timer run.
+    CHECK(started.trigger == (i == 0 ? run_trigger::timer : run_trigger::retry));
+    infra_fail(job, started.run_id);
+    auto& abandoned = job.last<run_abandoned>();
+    CHECK(abandoned.infra_failures == static_cast<std::uint32_t>(i + 1));
+    CHECK(abandoned.next_run_at == job.now + ladder[std::min(i, 3)]);
+  }
+  CHECK(job.state.status == job_status::active);
+  CHECK(job.state.consecutive_errors == 0);
+  CHECK(job.state.consecutive_infra_failures == 50);
+  CHECK(job.state.scheduled_runs_finished == 0);
+  // The run that finally works is an ordinary success and ends the streak.
+  job.finish(job.fire(), true);
+  CHECK(job.state.consecutive_infra_failures == 0);
+  CHECK(job.state.status == job_status::active);
+}
+
+TEST_CASE("a real failure after infra retries counts on from the count before them", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.max_consecutive_errors = 3;
+  job.create_every(24h, p);
+  fail_times(job, 1);
+  for (int i = 0; i < 5; ++i)
+    infra_fail(job, job.fire());
+  REQUIRE(job.state.consecutive_errors == 1);
+  job.finish(job.fire(), false, "exit 1");
+  CHECK(job.state.consecutive_errors == 2);
+  CHECK(job.state.consecutive_infra_failures == 0);
+  CHECK(job.state.status == job_status::active);
+  // Backed off by the job's own ladder at its second step, as if the infra runs never happened.
+  CHECK(job.last<run_failed>().next_run_at == job.now + 60s);
+  // And the infra ladder starts over at one second after that real outcome.
+  infra_fail(job, job.fire());
+  CHECK(job.last<run_abandoned>().next_run_at == job.now + 1s);
+  job.finish(job.fire(), false, "exit 1");
+  CHECK(job.state.status == job_status::failed);
+  CHECK(job.state.consecutive_errors == 3);
+}
+
+TEST_CASE("an infra retry never waits past the next regular fire", "[events]") {
+  job_fixture job;
+  job.create_every(10s);
+  auto created = job.now;
+  infra_fail(job, job.fire());
+  infra_fail(job, job.fire());
+  // The third step would wait 30 s; the grid fires again first.
+  auto id = job.fire();
+  job.now += 500ms;
+  infra_fail(job, id);
+  REQUIRE(job.state.next_run_at);
+  CHECK(*job.state.next_run_at < job.now + 30s);
+  CHECK((*job.state.next_run_at - created) % 10s == 0s);
+  CHECK(*job.state.next_run_at > job.now);
+}
+
+TEST_CASE("an infra failure of a paused job schedules nothing and resume runs it again", "[events]") {
+  job_fixture job;
+  job.create_every(1h);
+  auto id = job.fire();
+  job.ok(pause_job{});
+  infra_fail(job, id);
+  CHECK(job.state.status == job_status::paused);
+  CHECK_FALSE(job.state.next_run_at);
+  CHECK(job.last<run_abandoned>().next_run_at == std::nullopt);
+  job.ok(resume_job{});
+  CHECK(job.state.next_run_at);
+}
+
+TEST_CASE("an infra failure of a manual run leaves the count and is retried", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.max_consecutive_errors = 2;
+  job.create_every(1h, p);
+  auto created = job.now;
+  fail_times(job, 1);
+  for (int i = 0; i < 10; ++i) {
+    auto events = job.ok(run_now{});
+    infra_fail(job, std::get<run_started>(events[0].body).run_id);
+  }
+  CHECK(job.state.status == job_status::active);
+  CHECK(job.state.consecutive_errors == 1);
+  CHECK(job.state.consecutive_infra_failures == 10);
+  // The first retry is the earliest: a second later, sooner than the backoff's 30 s.
+  CHECK(job.state.next_run_at == job.now + 1s);
+  // The retry is a scheduled run in the manual run's place; the grid goes on after it.
+  job.now = *job.state.next_run_at;
+  auto events = job.ok(due{job.now});
+  CHECK(std::get<run_started>(events[0].body).trigger == run_trigger::retry);
+  CHECK(job.state.next_run_at == created + 2h);
+}
+
+TEST_CASE("a one-shot whose run the daemon could not carry out runs once it can", "[events]") {
+  job_fixture job;
+  job.create(at_schedule{job.now + 5min});
+  for (int i = 0; i < 10; ++i)
+    infra_fail(job, job.fire());
+  CHECK(job.state.status == job_status::active);
+  CHECK(job.state.consecutive_errors == 0);
+  job.finish(job.fire(), true);
+  CHECK(job.state.status == job_status::completed);
+}
+
+TEST_CASE("max_runs does not count runs the daemon could not carry out", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.max_runs = 2;
+  job.create_every(1min, p);
+  infra_fail(job, job.fire());
+  job.finish(job.fire(), true);
+  infra_fail(job, job.fire());
+  CHECK(job.state.status == job_status::active);
+  job.finish(job.fire(), true);
+  CHECK(job.state.status == job_status::completed);
+  CHECK(job.state.scheduled_runs_finished == 2);
+}
+
+TEST_CASE("an abandon by recovery ends an infra streak", "[events]") {
+  job_fixture job;
+  job.create_every(24h);
+  infra_fail(job, job.fire());
+  infra_fail(job, job.fire());
+  REQUIRE(job.state.consecutive_infra_failures == 2);
+  job.fire();
+  job.ok(abandon_in_flight{});
+  CHECK(job.last<run_abandoned>().infra_failures == 0);
+  CHECK(job.state.consecutive_infra_failures == 0);
+}

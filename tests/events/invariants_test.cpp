@@ -46,9 +46,10 @@ TEST_CASE("evolve over decide never produces an impossible state", "[events]") {
       case 5:
         if (job.state.in_flight.empty())
           continue;
+        // One outcome in four is the daemon's own resources failing (infra).
         cmd = run_finished{job.state.in_flight[static_cast<std::size_t>(pick(
                              static_cast<int>(job.state.in_flight.size())))].run_id,
-                           pick(3) == 0, "boom", 1s, {}};
+                           pick(3) == 0, "boom", 1s, {}, pick(4) == 0};
         break;
       case 9:
         if (pick(10) != 0)
@@ -63,10 +64,10 @@ TEST_CASE("evolve over decide never produces an impossible state", "[events]") {
         break;
     }
     // send() checks every invariant after each accepted command; a refusal changes nothing.
-    auto before = job.state.seq;
+    auto before = job.state;
     auto r = job.send(cmd);
     if (!r) {
-      CHECK(job.state.seq == before);
+      CHECK(job.state.seq == before.seq);
       continue;
     }
     for (const auto& e : *r) {
@@ -79,6 +80,16 @@ TEST_CASE("evolve over decide never produces an impossible state", "[events]") {
     // A deleted job leaves no run open in its log.
     if (job.state.deleted)
       CHECK(job.state.in_flight.empty());
+    if (auto* f = std::get_if<run_finished>(&cmd); f && f->infra) {
+      // The daemon's failure is never the job's: no error counted, no state change but the
+      // run's end, and an active job always has its retry.
+      CHECK(job.state.consecutive_errors == before.consecutive_errors);
+      CHECK(job.state.status == before.status);
+      CHECK(job.state.scheduled_runs_finished == before.scheduled_runs_finished);
+      CHECK(job.state.consecutive_infra_failures == before.consecutive_infra_failures + 1);
+      if (job.state.status == job_status::active)
+        CHECK(job.state.next_run_at);
+    }
   }
   CHECK(job.state.seq == job.log.size());
 }
