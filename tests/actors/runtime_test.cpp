@@ -639,6 +639,7 @@ TEST_CASE("delete while a run is in flight cancels the run and frees its worker"
   REQUIRE(runs.ok());
   REQUIRE(runs->runs.size() == 1);
   CHECK(runs->runs[0].outcome == "abandoned");
+}
 
 TEST_CASE("runs the daemon could not carry out are retried and never fail the job", "[actors]") {
   runtime_fixture f;
