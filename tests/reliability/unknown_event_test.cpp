@@ -6,6 +6,8 @@
 // differs from that of corruption.
 #include "reliability_fixture.hpp"
 
+#include "events/codec.hpp"
+
 #include <thread>
 
 namespace almanac::reliability {
@@ -48,7 +50,8 @@ TEST_CASE("an unreadable event stops start-up naming job and sequence unless qua
           "[reliability]") {
   auto d = GENERATE(damage{"an unknown type tag", 1, std::string{"\xe7\x03", 2},
                            errc::unknown_event, "unknown event type tag 999"},
-                    damage{"a newer format version", 0, std::string{"\x02", 1},
+                    damage{"a newer format version", 0,
+                           std::string(1, static_cast<char>(codec_version + 1)),
                            errc::newer_format, "upgrade"});
   INFO("alpha's pause event carries " << d.what);
   scheduler_fixture f;
@@ -104,7 +107,8 @@ TEST_CASE("an unreadable event stops start-up naming job and sequence unless qua
 TEST_CASE("an unreadable event stops start-up with the errc of its cause", "[reliability]") {
   auto d = GENERATE(damage{"an unknown type tag", 1, std::string{"\xe7\x03", 2},
                            errc::unknown_event, "unknown event type tag 999"},
-                    damage{"a newer format version", 0, std::string{"\x02", 1},
+                    damage{"a newer format version", 0,
+                           std::string(1, static_cast<char>(codec_version + 1)),
                            errc::newer_format, "upgrade"});
   INFO("alpha's pause event carries " << d.what);
   scheduler_fixture f;
