@@ -41,10 +41,14 @@ struct http_options {
   duration connect_timeout = std::chrono::seconds{10};
   duration read_timeout = std::chrono::seconds{60};
   duration write_timeout = std::chrono::seconds{60};
+  // Bytes of the answer's body read at most, after decompression; only the last
+  // max_output_tail are kept. Past it the runner stops reading: the run's outcome follows the
+  // status, and the tail says the answer was cut. Default: 16 MiB.
+  std::size_t max_response_bytes = std::size_t{16} << 20;
 };
 
 // Makes one HTTP request (http:// or https:// URL, method, headers, body). Success: a 2xx
-// answer. Failure errors: "HTTP 500", "request failed: Connection" (httplib's error name),
+// answer. The answer is streamed and never held whole (see max_response_bytes). Failure errors: "HTTP 500", "request failed: Connection" (httplib's error name),
 // "invalid URL ...", "cancelled". The answer's body tail is the run's output tail. Cancellation
 // aborts the request in flight. Thread-safe.
 run_outcome run_http(const run_context& ctx, const http_options& opts = {});

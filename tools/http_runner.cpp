@@ -75,20 +75,34 @@ run_outcome run_http(const run_context& ctx, const http_options& opts) {
       cv.wait_for(lock, std::chrono::milliseconds{50});
     }
   }};
-  auto send = [&] {
-    const auto& m = t->method;
-    if (m == "GET")
-      return cli.Get(parts->path, headers);
-    if (m == "HEAD")
-      return cli.Head(parts->path, headers);
-    if (m == "DELETE")
-      return cli.Delete(parts->path, headers, t->body, content_type);
-    if (m == "PUT")
-      return cli.Put(parts->path, headers, t->body, content_type);
-    if (m == "PATCH")
-      return cli.Patch(parts->path, headers, t->body, content_type);
-    return cli.Post(parts->path, headers, t->body, content_type);
+  // The answer is streamed: only its tail is kept, and reading stops at max_response_bytes
+  // (counted after decompression, so a small gzip bomb stops there too).
+  httplib::Request req;
+  req.method = t->method.empty() ? "POST" : t->method;
+  req.path = parts->path;
+  req.headers = headers;
+  if (req.method != "GET" && req.method != "HEAD") {
+    req.body = t->body;
+    req.headers.emplace("Content-Type", content_type);
+  }
+  std::string tail;
+  std::uint64_t received = 0;
+  bool cut = false;
+  // Read before the body: a cut answer has no Response afterwards, only this status.
+  int status = 0;
+  req.response_handler = [&](const httplib::Response& r) {
+    status = r.status;
+    return true;
   };
+  req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
+    received += n;
+    tail.append(data, n);
+    if (tail.size() > 2 * max_output_tail)
+      tail.erase(0, tail.size() - max_output_tail);
+    cut = received > opts.max_response_bytes;
+    return !cut;
+  };
+  auto send = [&] { return cli.send(req); };
   auto res = send();
   {
     std::lock_guard guard{mtx};
@@ -98,10 +112,18 @@ run_outcome run_http(const run_context& ctx, const http_options& opts) {
   watcher.join();
   if (stopped)
     return {false, "cancelled", {}};
+  if (cut) {
+    // The status line arrived: a 2xx target has acted, and running it again for its oversized
+    // answer would repeat that.
+    bool ok = status >= 200 && status < 300;
+    auto note = "[answer cut after " + std::to_string(opts.max_response_bytes) + " bytes]";
+    return {ok, ok ? std::string{} : "HTTP " + std::to_string(status) + " " + note,
+            output_tail(tail + "\n" + note)};
+  }
   if (!res)
     return {false, "request failed: " + httplib::to_string(res.error()), {}};
   bool ok = res->status >= 200 && res->status < 300;
-  return {ok, ok ? std::string{} : "HTTP " + std::to_string(res->status), output_tail(res->body)};
+  return {ok, ok ? std::string{} : "HTTP " + std::to_string(res->status), output_tail(tail)};
 }
 
 runner make_http_runner(http_options opts) {
