@@ -1,7 +1,8 @@
 // `almanacd`: the Almanac daemon. Opens a data directory, recovers every job, runs exec and http
 // targets, publishes the admin gate (admin_gate.hpp) for the `almanac` CLI and serves the HTTP
 // JSON API (http_api.hpp). Prints `ready admin=HOST:PORT http=HOST:PORT` on stdout once it
-// accepts work; logs to stderr; SIGTERM/SIGINT stop it gracefully. See docs/TOOLS.md.
+// accepts work; logs to stderr or --log-file; SIGTERM, SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 stop
+// it gracefully, SIGHUP reopens the log file. See docs/TOOLS.md.
 #include "tools/admin_client.hpp"
 #include "tools/admin_gate.hpp"
 #include "tools/endpoint.hpp"
@@ -9,6 +10,7 @@
 #include "tools/exec_runner.hpp"
 #include "tools/http_api.hpp"
 #include "tools/job_json.hpp"
+#include "tools/run_isolation.hpp"
 
 #include "schedule/time_text.hpp"
 
@@ -19,6 +21,7 @@
 
 #include <CLI/CLI.hpp>
 #include <httplib.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -32,6 +35,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -47,6 +51,8 @@ struct daemon_options {
   std::optional<std::string> http;
   std::optional<std::string> config;
   std::optional<std::string> log_level;
+  std::optional<std::string> log_file;
+  std::optional<std::string> run_isolation;
   std::optional<std::string> grace;
   std::optional<std::string> passivate_after;
   std::optional<std::string> secret;
@@ -73,7 +79,7 @@ std::string mode_text(mode_t m) {
 }
 
 // The config file: a JSON object with the long option names as keys ("data", "admin", "http",
-// "log_level", "grace", "passivate_after", "secret", "token", "demo", "quarantine", "no_http",
+// "log_level", "log_file", "run_isolation", "grace", "passivate_after", "secret", "token", "demo", "quarantine", "no_http",
 // "workers").
 void merge_config(daemon_options& o) {
   std::ifstream in{*o.config};
@@ -106,6 +112,7 @@ void merge_config(daemon_options& o) {
   };
   for (auto& [key, v] : j.items()) {
     static constexpr std::string_view known[] = {"data",   "admin", "http",       "log_level",
+                                                 "log_file", "run_isolation",
                                                  "grace",  "secret", "token",     "demo",
                                                  "quarantine", "no_http", "workers",
                                                  "passivate_after"};
@@ -116,6 +123,8 @@ void merge_config(daemon_options& o) {
   str("admin", o.admin);
   str("http", o.http);
   str("log_level", o.log_level);
+  str("log_file", o.log_file);
+  str("run_isolation", o.run_isolation);
   str("grace", o.grace);
   str("passivate_after", o.passivate_after);
   str("secret", o.secret);
@@ -209,7 +218,89 @@ int lock_data_dir(const std::string& dir) {
   return 0;
 }
 
-int run_daemon(daemon_options o) {
+// The log file of --log-file: appended to, and reopened by name on SIGHUP so that logrotate can
+// move it away (the next line goes to a new file of that name).
+class reopenable_file_sink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+  explicit reopenable_file_sink(std::string path) : path_(std::move(path)) {
+    if (!open_file())
+      throw usage_error{"--log-file: cannot open '" + path_ + "': " + std::strerror(errno)};
+  }
+  ~reopenable_file_sink() override {
+    if (file_)
+      std::fclose(file_);
+  }
+  // Returns false (the old file kept) when the path cannot be opened.
+  bool reopen() {
+    std::lock_guard guard{mutex_};
+    return open_file();
+  }
+
+protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    formatter_->format(msg, line);
+    std::fwrite(line.data(), 1, line.size(), file_);
+  }
+  void flush_() override { std::fflush(file_); }
+
+private:
+  bool open_file() {
+    int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+    if (fd < 0)
+      return false;
+    auto* f = ::fdopen(fd, "a");
+    if (!f) {
+      ::close(fd);
+      return false;
+    }
+    if (file_)
+      std::fclose(file_);
+    file_ = f;
+    return true;
+  }
+  std::string path_;
+  std::FILE* file_ = nullptr;
+};
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    case SIGHUP: return "SIGHUP";
+    default: return "signal";
+  }
+}
+
+// The shim next to the daemon's own binary (found through /proc/self/exe, so a symlinked or
+// copied almanacd finds the shim installed beside the real file).
+std::filesystem::path exec_shim_path() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec)
+    return {};
+  return self.parent_path() / "almanac-exec";
+}
+
+// The soft RLIMIT_NOFILE the daemon was started with (its runs get it back), after raising its
+// own to the hard limit: it polls (never select), and every run costs it two pipes.
+std::uint64_t raise_nofile_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return 0;
+  auto original = static_cast<std::uint64_t>(lim.rlim_cur);
+  if (lim.rlim_cur != lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0)
+      return 0;
+  }
+  return original;
+}
+
+int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   if (o.config)
     merge_config(o);
   if (!o.data)
@@ -228,6 +319,9 @@ int run_daemon(daemon_options o) {
     passivate_after = *d;
   }
   auto level = parse_level(o.log_level.value_or("info"));
+  auto isolation = o.run_isolation.value_or("auto");
+  if (isolation != "auto" && isolation != "process-group")
+    throw usage_error{"--run-isolation: '" + isolation + "' is not auto or process-group"};
   std::string secret = o.secret.value_or("");
   std::string token = o.token.value_or("");
   bool serve_http = !o.no_http.value_or(false);
@@ -246,18 +340,26 @@ int run_daemon(daemon_options o) {
     throw usage_error{"--http " + http_ep.host +
                       " is not a loopback address: it needs --token (or ALMANAC_TOKEN)"};
 
-  auto log = std::make_shared<spdlog::logger>(
-    "almanacd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  std::shared_ptr<reopenable_file_sink> log_file;
+  std::shared_ptr<spdlog::sinks::sink> sink;
+  if (o.log_file) {
+    log_file = std::make_shared<reopenable_file_sink>(*o.log_file);
+    sink = log_file;
+  } else {
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  }
+  auto log = std::make_shared<spdlog::logger>("almanacd", sink);
   log->set_level(level);
   log->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
   log->flush_on(spdlog::level::trace);
 
   // Every thread the daemon starts from here on inherits this mask; the main thread takes the
   // signals with sigwait, so no handler ever runs on an actor or worker thread.
+  // SIGHUP's default (death) would leave the runs behind; SIGQUIT's would dump core mid-append.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
+  for (int sig : {SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGHUP})
+    sigaddset(&stop_signals, sig);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -281,6 +383,43 @@ int run_daemon(daemon_options o) {
   if (struct stat st {}; ::stat(o.data->c_str(), &st) == 0 && (st.st_mode & 077) != 0)
     log->warn("data directory {} is accessible to others (mode {}): the log holds every job's "
               "targets; consider chmod 700", *o.data, mode_text(st.st_mode));
+  // Before anything runs again: kill what runs of a crashed daemon left behind, so a fire that is
+  // re-run never runs beside its first attempt.
+  exec_options xo;
+  xo.shim = exec_shim_path();
+  if (xo.shim.empty() || ::access(xo.shim.c_str(), X_OK) != 0) {
+    log->critical("cannot find the exec shim {}: install almanac-exec next to almanacd",
+                  xo.shim.string());
+    return exit_refused;
+  }
+  xo.child_nofile = original_nofile;
+  std::string why;
+  xo.instance = data_dir_instance(*o.data, why);
+  if (xo.instance.empty()) {
+    log->critical("cannot start on {}: {}", *o.data, why);
+    return exit_refused;
+  }
+  if (isolation == "auto")
+    xo.cgroup_parent = prepare_cgroup_parent(xo.instance, why);
+  else
+    why = "--run-isolation process-group";
+  if (!xo.cgroup_parent.empty())
+    log->info("runs are isolated in cgroups under {}", xo.cgroup_parent.string());
+  else
+    log->warn("runs are isolated in process groups only ({}): a `setsid` child is found by its "
+              "ALMANAC_INSTANCE environment variable, unless it clears it",
+              why);
+  auto swept = sweep_leftover_runs(xo.cgroup_parent, xo.instance, std::chrono::seconds{2});
+  if (swept.processes > 0 || swept.cgroups > 0)
+    log->warn("killed {} processes in {} run cgroups left by an earlier daemon", swept.processes,
+              swept.cgroups);
+  if (swept.survivors > 0) {
+    log->critical("{} processes of earlier runs survived SIGKILL; not starting, so that no run "
+                  "runs twice",
+                  swept.survivors);
+    return exit_refused;
+  }
+
   scheduler_options so;
   so.data_dir = *o.data;
   so.settings.quarantine_undecodable = o.quarantine.value_or(false);
@@ -289,7 +428,7 @@ int run_daemon(daemon_options o) {
     so.settings.passivate_after = *passivate_after;
   if (o.workers)
     so.executor.workers = *o.workers;
-  so.executor.exec_runner = make_exec_runner();
+  so.executor.exec_runner = make_exec_runner(xo);
   so.executor.http_runner = make_http_runner();
   so.logger = [log](log_level l, const std::string& line) {
     switch (l) {
@@ -359,9 +498,22 @@ int run_daemon(daemon_options o) {
   std::cout << "ready admin=" << admin_ep.to_string() << " http=" << http_text << std::endl;
 
   int sig = 0;
-  sigwait(&stop_signals, &sig);
-  log->info("signal {}: stopping (grace {})", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-            format_duration(*grace));
+  for (;;) {
+    if (sigwait(&stop_signals, &sig) != 0)
+      continue;
+    if (sig != SIGHUP)
+      break;
+    if (!log_file) {
+      log->info("SIGHUP: no --log-file to reopen; ignored");
+    } else if (log_file->reopen()) {
+      log->info("SIGHUP: log file {} reopened", *o.log_file);
+    } else {
+      auto err = errno;
+      log->error("SIGHUP: cannot reopen log file {}: {}; still writing to the old one",
+                 *o.log_file, std::strerror(err));
+    }
+  }
+  log->info("signal {}: stopping (grace {})", signal_name(sig), format_duration(*grace));
   // A second signal during the grace period is not waited for here: it stays pending, and the
   // grace period bounds the stop anyway.
   if (serve_http) {
@@ -376,7 +528,10 @@ int run_daemon(daemon_options o) {
               "and run again at the next start",
               left);
   sched.reset();
+  if (!xo.cgroup_parent.empty())
+    ::rmdir(xo.cgroup_parent.c_str());
   log->info("stopped");
+  log->flush();
   return exit_ok;
 }
 
@@ -395,8 +550,13 @@ int main(int argc, char** argv) {
   app.add_flag("--no-http", o.no_http, "Do not serve the HTTP API");
   app.add_option("--config", o.config, "JSON config file; command-line options take precedence");
   app.add_option("--log-level", o.log_level, "debug, info (default), warning or error");
+  app.add_option("--log-file", o.log_file,
+                 "Append the log to this file instead of stderr; SIGHUP reopens it");
+  app.add_option("--run-isolation", o.run_isolation,
+                 "auto (default: a cgroup v2 per run when one is writable, else process groups) "
+                 "or process-group");
   app.add_option("--grace", o.grace,
-                 "On SIGTERM/SIGINT, wait this long for runs in progress (default 30s)");
+                 "On SIGTERM, SIGINT, SIGQUIT, SIGUSR1 or SIGUSR2, wait this long for runs in progress (default 30s)");
   app.add_option("--secret", o.secret, "Shared secret the admin CLI must present")
     ->envname("ALMANAC_SECRET");
   app.add_option("--token", o.token, "Bearer token the HTTP API requires")
@@ -416,8 +576,9 @@ int main(int argc, char** argv) {
     int rc = app.exit(e);
     return rc == 0 ? 0 : exit_usage;
   }
+  auto original_nofile = raise_nofile_limit();
   try {
-    return run_daemon(std::move(o));
+    return run_daemon(std::move(o), original_nofile);
   } catch (const usage_error& e) {
     std::cerr << "almanacd: " << e.message << '\n';
     return exit_usage;

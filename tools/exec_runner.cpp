@@ -1,5 +1,7 @@
 #include "tools/exec_runner.hpp"
 
+#include "tools/run_isolation.hpp"
+
 #include "schedule/time_text.hpp"
 
 #include <cerrno>
@@ -13,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,38 +112,170 @@ struct fd_guard {
 
 } // namespace
 
+namespace {
+
+run_outcome daemon_failure(std::string what, int err) {
+  run_outcome out{false, std::string{daemon_resource_prefix} + what + ": " + std::strerror(err), {}};
+  out.infra = is_daemon_resource_errno(err);
+  return out;
+}
+
+// Everything of one run: the leader's pid (also its process group) and its cgroup, if any.
+// Ending it kills what the leader left behind.
+struct run_processes {
+  const exec_options& opts;
+  std::string job;
+  std::string run;
+  std::filesystem::path cgroup;
+  pid_t pid = 0;
+
+  void signal_all(int sig) const {
+    if (pid > 0)
+      ::kill(-pid, sig);
+    if (!cgroup.empty()) {
+      if (sig == SIGKILL)
+        kill_cgroup_now();
+      else
+        for (auto p : cgroup_members(cgroup))
+          ::kill(p, sig);
+    }
+    if (cgroup.empty())
+      signal_marked_run(sig);
+  }
+
+  // Without a cgroup, a `setsid` child has left the group: its environment still names the run.
+  void signal_marked_run(int sig) const {
+    for (auto p : marked_processes(opts.instance, job, run))
+      signal_marked(p, sig, opts.instance);
+  }
+
+  void kill_cgroup_now() const {
+    if (int fd = ::open((cgroup / "cgroup.kill").c_str(), O_WRONLY | O_CLOEXEC); fd >= 0) {
+      if (::write(fd, "1", 1) < 0) {
+        // nop: the cgroup is emptied by kill_and_remove_cgroup below
+      }
+      ::close(fd);
+    }
+  }
+
+  // Called while the exited leader is still a zombie, so its pid, which is also the group's id,
+  // cannot have been reused by anyone else.
+  void kill_leftovers() const {
+    if (pid > 0)
+      ::kill(-pid, SIGKILL);
+    if (!cgroup.empty())
+      kill_cgroup_now();
+    else
+      signal_marked_run(SIGKILL);
+  }
+
+  void remove_cgroup() {
+    if (!cgroup.empty())
+      kill_and_remove_cgroup(cgroup, std::chrono::seconds{10});
+    cgroup.clear();
+  }
+};
+
+// The leader has ended (or the shim failed): true once waitid saw it, without reaping it.
+bool leader_ended(pid_t pid) {
+  siginfo_t info{};
+  if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+    return errno == ECHILD;
+  return info.si_pid == pid;
+}
+
+int reap(pid_t pid) {
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    // nop: retry
+  }
+  return status;
+}
+
+} // namespace
+
 run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
   auto* t = std::get_if<exec_target>(&ctx.what);
   if (!t)
     return {false, "the exec runner got a target that is not exec", {}};
   if (t->argv.empty())
     return {false, "exec target has an empty argv", {}};
-  auto argv_storage = t->argv;
+  run_processes procs{opts, to_string(ctx.key.job), std::to_string(ctx.key.run_id), {}, 0};
+  if (!opts.cgroup_parent.empty()) {
+    procs.cgroup = opts.cgroup_parent / ("run-" + procs.job + "-" + procs.run);
+    if (::mkdir(procs.cgroup.c_str(), 0755) != 0) {
+      int err = errno;
+      if (err != EEXIST) {
+        auto out = daemon_failure("cannot create the run's cgroup " + procs.cgroup.string(), err);
+        // Whatever the cause, the daemon's cgroup tree is not the job's business.
+        out.infra = true;
+        return out;
+      }
+      // A cgroup of this very run: left by a daemon that died; start it empty.
+      kill_and_remove_cgroup(procs.cgroup, std::chrono::seconds{10});
+      if (::mkdir(procs.cgroup.c_str(), 0755) != 0) {
+        err = errno;
+        auto out = daemon_failure("cannot create the run's cgroup " + procs.cgroup.string(), err);
+        out.infra = true;
+        return out;
+      }
+    }
+  }
+  // On every path out from here, the cgroup goes too.
+  struct cgroup_guard {
+    run_processes& p;
+    ~cgroup_guard() { p.remove_cgroup(); }
+  } guard{procs};
+
+  std::vector<std::string> argv_storage;
+  bool via_shim = !opts.shim.empty();
+  if (via_shim) {
+    argv_storage = {opts.shim.string(), std::to_string(::getpid()),
+                    procs.cgroup.empty() ? "-" : (procs.cgroup / "cgroup.procs").string(),
+                    opts.child_nofile ? std::to_string(opts.child_nofile) : "-", "--"};
+  }
+  argv_storage.insert(argv_storage.end(), t->argv.begin(), t->argv.end());
   auto argv = c_strings(argv_storage);
   auto env_storage = child_environment(ctx, *t);
+  if (!opts.instance.empty())
+    env_storage.push_back("ALMANAC_INSTANCE=" + opts.instance);
   auto envp = c_strings(env_storage);
 
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0)
-    return {false, std::string{"cannot create a pipe: "} + std::strerror(errno), {}};
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    int err = errno;
+    return daemon_failure("cannot create a pipe", err);
+  }
   fd_guard read_end{fds[0]};
   fd_guard write_end{fds[1]};
+  fd_guard report_read;
+  fd_guard report_write;
+  if (via_shim) {
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      int err = errno;
+      return daemon_failure("cannot create a pipe", err);
+    }
+    report_read.fd = fds[0];
+    report_write.fd = fds[1];
+  }
 
   spawn_setup setup;
   posix_spawn_file_actions_addopen(&setup.actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&setup.actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&setup.actions, fds[1], 2);
+  posix_spawn_file_actions_adddup2(&setup.actions, write_end.fd, 1);
+  posix_spawn_file_actions_adddup2(&setup.actions, write_end.fd, 2);
+  if (via_shim)
+    posix_spawn_file_actions_adddup2(&setup.actions, report_write.fd, 3);
   // Whatever the daemon holds open (the store's files, sockets) stays out of the child.
-  posix_spawn_file_actions_addclosefrom_np(&setup.actions, 3);
+  posix_spawn_file_actions_addclosefrom_np(&setup.actions, via_shim ? 4 : 3);
   if (!t->cwd.empty())
     posix_spawn_file_actions_addchdir_np(&setup.actions, t->cwd.c_str());
-  // The daemon blocks SIGTERM and SIGINT in all its threads (it waits for them with sigwait);
+  // The daemon blocks its stop signals in all its threads (it waits for them with sigwait);
   // the child must not inherit that mask, or a cancelled run could not be stopped politely.
   sigset_t empty_mask;
   sigemptyset(&empty_mask);
   sigset_t defaults;
   sigemptyset(&defaults);
-  for (int sig : {SIGTERM, SIGINT, SIGPIPE, SIGHUP, SIGCHLD, SIGQUIT})
+  for (int sig : {SIGTERM, SIGINT, SIGPIPE, SIGHUP, SIGCHLD, SIGQUIT, SIGUSR1, SIGUSR2})
     sigaddset(&defaults, sig);
   posix_spawnattr_setsigmask(&setup.attr, &empty_mask);
   posix_spawnattr_setsigdefault(&setup.attr, &defaults);
@@ -148,26 +283,63 @@ run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
   posix_spawnattr_setflags(&setup.attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
                                           | POSIX_SPAWN_SETPGROUP);
 
+  auto cannot_start = [&](int err) {
+    run_outcome out{false,
+                    "cannot start '" + t->argv[0] + "'"
+                      + (t->cwd.empty() ? "" : " in '" + t->cwd + "'") + ": " + std::strerror(err),
+                    {}};
+    if (is_daemon_resource_errno(err)) {
+      out.error.insert(0, daemon_resource_prefix);
+      out.infra = true;
+    }
+    return out;
+  };
   pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, argv[0], &setup.actions, &setup.attr, argv.data(), envp.data());
+  // glibc's posix_spawn reports the exec's own errno (it runs the exec in a vfork'd child).
+  int rc = via_shim ? ::posix_spawn(&pid, argv[0], &setup.actions, &setup.attr, argv.data(),
+                                    envp.data())
+                    : ::posix_spawnp(&pid, argv[0], &setup.actions, &setup.attr, argv.data(),
+                                     envp.data());
   if (rc != 0)
-    return {false,
-            "cannot start '" + t->argv[0] + "'" + (t->cwd.empty() ? "" : " in '" + t->cwd + "'")
-              + ": " + std::strerror(rc),
-            {}};
+    return cannot_start(rc);
+  procs.pid = pid;
   ::close(write_end.fd);
   write_end.fd = -1;
+  if (via_shim) {
+    ::close(report_write.fd);
+    report_write.fd = -1;
+    // End of file: the program is running (the pipe is close-on-exec). Eight bytes: the shim
+    // could not go on; it exits right after writing them.
+    int msg[2] = {0, 0};
+    std::size_t got = 0;
+    while (got < sizeof msg) {
+      auto n = ::read(report_read.fd, reinterpret_cast<char*>(msg) + got, sizeof msg - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      got += static_cast<std::size_t>(n);
+    }
+    if (got == sizeof msg) {
+      procs.kill_leftovers();
+      reap(pid);
+      if (msg[0] == 1) {
+        auto out = daemon_failure("cannot join the run's cgroup", msg[1]);
+        out.infra = true;
+        return out;
+      }
+      return cannot_start(msg[1]);
+    }
+  }
 
   tail_buffer tail;
   bool pipe_open = true;
-  bool exited = false;
-  int status = 0;
   std::optional<std::chrono::steady_clock::time_point> term_sent;
   bool kill_sent = false;
   auto poll_ms = static_cast<int>(
     std::max<std::int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(opts.poll_interval).count()));
   char buf[8192];
-  while (!exited) {
+  for (;;) {
     if (pipe_open) {
       pollfd p{read_end.fd, POLLIN, 0};
       if (::poll(&p, 1, poll_ms) > 0) {
@@ -180,24 +352,21 @@ run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
     } else {
       std::this_thread::sleep_for(opts.poll_interval);
     }
-    auto w = ::waitpid(pid, &status, WNOHANG);
-    if (w == pid || (w < 0 && errno == ECHILD))
-      exited = true;
-    if (exited)
+    if (leader_ended(pid))
       break;
     if (ctx.cancelled()) {
       auto now = std::chrono::steady_clock::now();
       if (!term_sent) {
-        ::kill(-pid, SIGTERM);
+        procs.signal_all(SIGTERM);
         term_sent = now;
       } else if (!kill_sent && now - *term_sent >= opts.kill_grace) {
-        ::kill(-pid, SIGKILL);
+        procs.signal_all(SIGKILL);
         kill_sent = true;
       }
     }
   }
-  // What the program wrote just before it ended is still in the pipe; its own children may hold
-  // the pipe open for longer, so take what is there and do not wait for end-of-file.
+  // What the program wrote just before it ended is still in the pipe; take what is there and do
+  // not wait for end-of-file (killing the leftovers below closes the pipe anyway).
   while (pipe_open) {
     pollfd p{read_end.fd, POLLIN, 0};
     if (::poll(&p, 1, 0) <= 0)
@@ -207,6 +376,9 @@ run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
       break;
     tail.append(buf, static_cast<std::size_t>(n));
   }
+  procs.kill_leftovers();
+  int status = reap(pid);
+  procs.remove_cgroup();
   bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
   if (term_sent)
     return {false, "cancelled: " + describe_status(status), tail.take()};

@@ -7,9 +7,14 @@
 // (ALMANAC_SECRET, ALMANAC_TOKEN), plus the run key, which no other entry can replace:
 // ALMANAC_JOB_ID (16 hex digits), ALMANAC_SCHEDULED_FOR (the fire, UTC, as the API writes
 // instants: "2026-03-08T07:30:00.250Z") and ALMANAC_RUN_ID (the attempt, decimal). The working
-// directory is the target's `cwd`, or the daemon's when empty. stdin is /dev/null; stdout and stderr share one pipe, and the last max_output_tail
-// (4 KiB) bytes are kept in the run record. Each run is its own process group, so cancellation
-// reaches the children a script started.
+// directory is the target's `cwd`, or the daemon's when empty. stdin is /dev/null; stdout and
+// stderr share one pipe, and the last max_output_tail (4 KiB) bytes are kept in the run record.
+//
+// A run is all of its processes: each run is its own process group, and with `cgroup_parent` its
+// own cgroup v2 too (run_isolation.hpp). Cancellation signals all of them; when the program
+// exits, whatever it left behind (background jobs, `setsid` children) is killed before the run
+// counts as finished. With `shim` the program is started through almanac-exec, which dies with
+// the daemon (PR_SET_PDEATHSIG) and tells a missing program from a daemon out of resources.
 #pragma once
 
 #include "actors/executor.hpp"
@@ -17,6 +22,9 @@
 #include <almanac/time.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
 
 namespace almanac::tools {
 
@@ -25,11 +33,30 @@ struct exec_options {
   duration kill_grace = std::chrono::seconds{5};
   // How often the runner looks at its context's cancellation flag. Default: 50 ms.
   duration poll_interval = std::chrono::milliseconds{50};
+  // The almanac-exec shim (tools/almanac_exec.cpp). Empty: the program is spawned directly and
+  // does not die with the daemon (embedders, tests). Default: empty.
+  std::filesystem::path shim;
+  // Where each run gets its cgroup (prepare_cgroup_parent). Empty: process groups only, and what
+  // leaves the group (`setsid`) is found by its environment marker. Default: empty.
+  std::filesystem::path cgroup_parent;
+  // The marker every run carries as ALMANAC_INSTANCE (data_dir_instance). Empty: no marker, and
+  // a `setsid` child outside a cgroup is out of reach. Default: empty.
+  std::string instance;
+  // The soft RLIMIT_NOFILE the program gets (the daemon raises its own); needs `shim`.
+  // 0: the daemon's. Default: 0.
+  std::uint64_t child_nofile = 0;
 };
+
+// What run_exec calls its daemon resource errors: "daemon resource: " + what failed.
+inline constexpr std::string_view daemon_resource_prefix = "daemon resource: ";
 
 // Runs one exec target to completion. Success: exit status 0. Failure errors: "exit status N",
 // "killed by signal N (SIGNAME)", "cannot start 'prog': reason", "cancelled: ..." when the
-// context was cancelled (the process group got SIGTERM, then SIGKILL after kill_grace).
+// context was cancelled (the run's processes got SIGTERM, then SIGKILL after kill_grace).
+// When the daemon's own resources fail (pipe, spawn, cgroup, or the program's execvp with
+// EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN) the outcome has infra = true and the error
+// "daemon resource: cannot create a pipe: Too many open files"; ENOENT, EACCES and ENOEXEC
+// stay the job's failure.
 // Thread-safe: every call is independent. A non-exec target is a failed run.
 run_outcome run_exec(const run_context& ctx, const exec_options& opts = {});
 

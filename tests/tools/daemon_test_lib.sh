@@ -1,6 +1,8 @@
 # Shared by the end-to-end scripts that run the real almanacd: a temporary directory $T removed
 # at exit with the daemon ($DAEMON_PID) killed, `fail` (prints the daemon's stderr tail) and
-# `wait_for` (polls a command every 0.2 s for up to $WAIT_SECONDS, default 30).
+# `wait_for` (polls a command every 0.2 s for up to $WAIT_SECONDS, default 30). A failed test
+# can leave runs of a killed daemon behind: cleanup kills every process carrying the instance id
+# of a data directory under $T and removes its run cgroups, and kills the pids listed in $T/*/pids.
 # Usage: source "$(dirname "$0")/daemon_test_lib.sh" NAME   (T is /tmp/almanac-NAME-XXXXXX)
 T=$(mktemp -d "/tmp/almanac-$1-XXXXXX")
 DAEMON_PID=
@@ -9,6 +11,22 @@ cleanup() {
     kill -KILL "$DAEMON_PID" 2>/dev/null || true
     wait "$DAEMON_PID" 2>/dev/null || true
   fi
+  local id p cg run
+  # A test's own pids to kill (one per line), for what a daemon without instance ids leaves.
+  for p in $(cat "$T"/*/pids 2>/dev/null); do kill -KILL "$p" 2>/dev/null || true; done
+  for id in $(cat "$T"/*/instance-id 2>/dev/null); do
+    for p in /proc/[0-9]*; do
+      grep -qz "^ALMANAC_INSTANCE=$id\$" "$p/environ" 2>/dev/null && kill -KILL "${p#/proc/}" 2>/dev/null || true
+    done
+    for cg in $(find /sys/fs/cgroup -maxdepth 3 -type d -name "almanac-$id" 2>/dev/null); do
+      for run in "$cg"/run-*; do
+        [[ -d $run ]] || continue
+        echo 1 >"$run/cgroup.kill" 2>/dev/null || true
+        for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$run" 2>/dev/null && break; sleep 0.1; done
+      done
+      rmdir "$cg" 2>/dev/null || true
+    done
+  done
   rm -rf "$T"
 }
 trap cleanup EXIT
