@@ -102,8 +102,7 @@ run_outcome run_http(const run_context& ctx, const http_options& opts) {
     cut = received > opts.max_response_bytes;
     return !cut;
   };
-  auto send = [&] { return cli.send(req); };
-  auto res = send();
+  auto res = cli.send(req);
   {
     std::lock_guard guard{mtx};
     done = true;
