@@ -163,10 +163,20 @@ struct run_processes {
   void kill_leftovers() const {
     if (pid > 0)
       ::kill(-pid, SIGKILL);
-    if (!cgroup.empty())
+    if (!cgroup.empty()) {
       kill_cgroup_now();
-    else
-      signal_marked_run(SIGKILL);
+      return;
+    }
+    // A scan of /proc misses what a leftover forks after the scan read it: scan again until a
+    // scan finds nobody (each round kills what it found), for at most about a second.
+    for (int round = 0; round < 200; ++round) {
+      auto left = marked_processes(opts.instance, job, run);
+      if (left.empty())
+        return;
+      for (auto p : left)
+        signal_marked(p, SIGKILL, opts.instance);
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
   }
 
   void remove_cgroup() {
