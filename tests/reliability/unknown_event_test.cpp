@@ -6,6 +6,8 @@
 // differs from that of corruption.
 #include "reliability_fixture.hpp"
 
+#include "events/codec.hpp"
+
 #include <thread>
 
 namespace almanac::reliability {
@@ -18,6 +20,9 @@ struct damage {
   errc expected;
   const char* key_word;
 };
+
+// The version byte of a build one format version ahead of this one.
+std::string newer_version() { return std::string(1, static_cast<char>(codec_version + 1)); }
 
 // Patches alpha's event at `seq` in its stream and in the global index (the copy tools and
 // projections read), as a newer build would have written it.
@@ -48,7 +53,7 @@ TEST_CASE("an unreadable event stops start-up naming job and sequence unless qua
           "[reliability]") {
   auto d = GENERATE(damage{"an unknown type tag", 1, std::string{"\xe7\x03", 2},
                            errc::unknown_event, "unknown event type tag 999"},
-                    damage{"a newer format version", 0, std::string{"\x02", 1},
+                    damage{"a newer format version", 0, newer_version(),
                            errc::newer_format, "upgrade"});
   INFO("alpha's pause event carries " << d.what);
   scheduler_fixture f;
@@ -104,7 +109,7 @@ TEST_CASE("an unreadable event stops start-up naming job and sequence unless qua
 TEST_CASE("an unreadable event stops start-up with the errc of its cause", "[reliability]") {
   auto d = GENERATE(damage{"an unknown type tag", 1, std::string{"\xe7\x03", 2},
                            errc::unknown_event, "unknown event type tag 999"},
-                    damage{"a newer format version", 0, std::string{"\x02", 1},
+                    damage{"a newer format version", 0, newer_version(),
                            errc::newer_format, "upgrade"});
   INFO("alpha's pause event carries " << d.what);
   scheduler_fixture f;
