@@ -905,3 +905,26 @@ TEST_CASE("an abandon by recovery ends an infra streak", "[events]") {
   CHECK(job.last<run_abandoned>().infra_failures == 0);
   CHECK(job.state.consecutive_infra_failures == 0);
 }
+
+TEST_CASE("a fire queued behind a run the daemon could not carry out starts after the retry", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.overlap = overlap_policy::buffer_one;
+  job.create_every(1min, p);
+  auto first = job.fire();
+  auto deferred = *job.state.next_run_at;
+  job.now = deferred;
+  job.ok(due{deferred});
+  REQUIRE(job.state.queued_fire == deferred);
+  job.now += 10s;
+  infra_fail(job, first);
+  // The retry comes first, a second later; the queued fire waits for it.
+  CHECK(job.state.next_run_at == job.now + 1s);
+  CHECK(job.state.queued_fire == deferred);
+  auto retry = job.fire();
+  CHECK(job.last<run_started>().trigger == run_trigger::retry);
+  job.finish(retry, true);
+  auto& started = job.last<run_started>();
+  CHECK(started.scheduled_for == deferred);
+  CHECK_FALSE(job.state.queued_fire);
+}
