@@ -386,6 +386,7 @@ json job_to_json(const job_state& s) {
           {"next_run_at", instant_or_null(s.next_run_at)},
           {"consecutive_errors", s.consecutive_errors},
           {"max_consecutive_errors", max_errors(s)},
+          {"consecutive_infra_failures", s.consecutive_infra_failures},
           {"last_error", s.last_error},
           {"last_run", last_run},
           {"created_at", iso(s.created_at)},
@@ -526,6 +527,7 @@ json event_to_json(std::uint64_t position, const event& e) {
       j["run_id"] = r.run_id;
       j["reason"] = r.reason;
       j["next_run_at"] = instant_or_null(r.next_run_at);
+      j["infra_failures"] = r.infra_failures;
     }
     void operator()(const job_failed& f) const {
       j["consecutive_errors"] = f.consecutive_errors;
