@@ -144,9 +144,21 @@ struct run_processes {
   }
 
   // Without a cgroup, a `setsid` child has left the group: its environment still names the run.
+  // A process in the middle of an execve shows an empty environment for an instant, and one may
+  // fork while it is scanned: the scan is repeated until two passes in a row find nobody.
   void signal_marked_run(int sig) const {
-    for (auto p : marked_processes(opts.instance, job, run))
-      signal_marked(p, sig, opts.instance);
+    if (opts.instance.empty())
+      return;
+    int quiet = 0;
+    for (int pass = 0; pass < 100 && quiet < 2; ++pass) {
+      auto found = marked_processes(opts.instance, job, run);
+      quiet = found.empty() ? quiet + 1 : 0;
+      for (auto p : found)
+        signal_marked(p, sig, opts.instance);
+      if (sig != SIGKILL)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
   }
 
   void kill_cgroup_now() const {

@@ -1,8 +1,11 @@
 #include "tools/exec_runner.hpp"
+#include "tools/run_isolation.hpp"
 
 #include <httplib.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -89,7 +92,11 @@ run_outcome run_http(const run_context& ctx, const http_options& opts) {
       return cli.Patch(parts->path, headers, t->body, content_type);
     return cli.Post(parts->path, headers, t->body, content_type);
   };
+  // httplib keeps no errno of its own: read ours right after the failed call, before anything
+  // else in this thread can change it.
+  errno = 0;
   auto res = send();
+  int err = errno;
   {
     std::lock_guard guard{mtx};
     done = true;
@@ -98,8 +105,18 @@ run_outcome run_http(const run_context& ctx, const http_options& opts) {
   watcher.join();
   if (stopped)
     return {false, "cancelled", {}};
-  if (!res)
+  if (!res) {
+    // Out of sockets or ephemeral ports: the daemon's shortage, not the target's refusal.
+    if (res.error() == httplib::Error::Connection && is_daemon_resource_errno(err, true)) {
+      run_outcome out{false,
+                      std::string{daemon_resource_prefix} + "cannot open a connection: "
+                        + std::strerror(err),
+                      {}};
+      out.infra = true;
+      return out;
+    }
     return {false, "request failed: " + httplib::to_string(res.error()), {}};
+  }
   bool ok = res->status >= 200 && res->status < 300;
   return {ok, ok ? std::string{} : "HTTP " + std::to_string(res->status), output_tail(res->body)};
 }
