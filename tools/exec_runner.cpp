@@ -40,7 +40,8 @@ private:
   std::string buf_;
 };
 
-std::vector<std::string> child_environment(const run_context& ctx, const exec_target& t) {
+std::vector<std::string> child_environment(const run_context& ctx, const exec_target& t,
+                                           const std::string& instance) {
   std::map<std::string, std::string> env;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv{*e};
@@ -59,6 +60,9 @@ std::vector<std::string> child_environment(const run_context& ctx, const exec_ta
   env["ALMANAC_JOB_ID"] = to_string(ctx.key.job);
   env["ALMANAC_SCHEDULED_FOR"] = format_instant(ctx.key.scheduled_for);
   env["ALMANAC_RUN_ID"] = std::to_string(ctx.key.run_id);
+  // The marker that finds a run's processes once they left its process group.
+  if (!instance.empty())
+    env["ALMANAC_INSTANCE"] = instance;
   std::vector<std::string> out;
   out.reserve(env.size());
   for (const auto& [k, v] : env)
@@ -248,9 +252,7 @@ run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
   }
   argv_storage.insert(argv_storage.end(), t->argv.begin(), t->argv.end());
   auto argv = c_strings(argv_storage);
-  auto env_storage = child_environment(ctx, *t);
-  if (!opts.instance.empty())
-    env_storage.push_back("ALMANAC_INSTANCE=" + opts.instance);
+  auto env_storage = child_environment(ctx, *t, opts.instance);
   auto envp = c_strings(env_storage);
 
   int fds[2];

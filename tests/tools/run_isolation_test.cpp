@@ -294,3 +294,13 @@ TEST_CASE("an http run when the daemon is out of file descriptors is an infra ou
   CHECK_FALSE(refused.infra);
   CHECK(refused.error.find("request failed") == 0);
 }
+
+TEST_CASE("a target cannot replace the instance marker of its run", "[tools]") {
+  auto opts = shim_options();
+  opts.instance = random_instance();
+  exec_target t = sh("printf '%s' \"$ALMANAC_INSTANCE\"; env | grep -c '^ALMANAC_INSTANCE='");
+  t.env["ALMANAC_INSTANCE"] = "forged";
+  auto out = run(t, opts);
+  CHECK(out.ok);
+  CHECK(out.output_tail == opts.instance + "1\n");
+}
