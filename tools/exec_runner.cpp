@@ -40,7 +40,8 @@ private:
   std::string buf_;
 };
 
-std::vector<std::string> child_environment(const run_context& ctx, const exec_target& t) {
+std::vector<std::string> child_environment(const run_context& ctx, const exec_target& t,
+                                           const std::string& instance) {
   std::map<std::string, std::string> env;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv{*e};
@@ -59,6 +60,9 @@ std::vector<std::string> child_environment(const run_context& ctx, const exec_ta
   env["ALMANAC_JOB_ID"] = to_string(ctx.key.job);
   env["ALMANAC_SCHEDULED_FOR"] = format_instant(ctx.key.scheduled_for);
   env["ALMANAC_RUN_ID"] = std::to_string(ctx.key.run_id);
+  // The marker that finds a run's processes once they left its process group.
+  if (!instance.empty())
+    env["ALMANAC_INSTANCE"] = instance;
   std::vector<std::string> out;
   out.reserve(env.size());
   for (const auto& [k, v] : env)
@@ -144,9 +148,21 @@ struct run_processes {
   }
 
   // Without a cgroup, a `setsid` child has left the group: its environment still names the run.
+  // A process in the middle of an execve shows an empty environment for an instant, and one may
+  // fork while it is scanned: the scan is repeated until two passes in a row find nobody.
   void signal_marked_run(int sig) const {
-    for (auto p : marked_processes(opts.instance, job, run))
-      signal_marked(p, sig, opts.instance);
+    if (opts.instance.empty())
+      return;
+    int quiet = 0;
+    for (int pass = 0; pass < 100 && quiet < 2; ++pass) {
+      auto found = marked_processes(opts.instance, job, run);
+      quiet = found.empty() ? quiet + 1 : 0;
+      for (auto p : found)
+        signal_marked(p, sig, opts.instance);
+      if (sig != SIGKILL)
+        return;
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    }
   }
 
   void kill_cgroup_now() const {
@@ -163,20 +179,10 @@ struct run_processes {
   void kill_leftovers() const {
     if (pid > 0)
       ::kill(-pid, SIGKILL);
-    if (!cgroup.empty()) {
+    if (!cgroup.empty())
       kill_cgroup_now();
-      return;
-    }
-    // A scan of /proc misses what a leftover forks after the scan read it: scan again until a
-    // scan finds nobody (each round kills what it found), for at most about a second.
-    for (int round = 0; round < 200; ++round) {
-      auto left = marked_processes(opts.instance, job, run);
-      if (left.empty())
-        return;
-      for (auto p : left)
-        signal_marked(p, SIGKILL, opts.instance);
-      std::this_thread::sleep_for(std::chrono::milliseconds{5});
-    }
+    else
+      signal_marked_run(SIGKILL);
   }
 
   void remove_cgroup() {
@@ -246,9 +252,7 @@ run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
   }
   argv_storage.insert(argv_storage.end(), t->argv.begin(), t->argv.end());
   auto argv = c_strings(argv_storage);
-  auto env_storage = child_environment(ctx, *t);
-  if (!opts.instance.empty())
-    env_storage.push_back("ALMANAC_INSTANCE=" + opts.instance);
+  auto env_storage = child_environment(ctx, *t, opts.instance);
   auto envp = c_strings(env_storage);
 
   int fds[2];

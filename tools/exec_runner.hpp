@@ -1,14 +1,17 @@
 // The daemon's runners for exec and http targets (actors/executor.hpp calls them on a worker
-// thread). exec targets start a program directly with posix_spawnp: the argv list is passed as
-// is, never through a shell, so `;`, `$(...)` and globs are plain bytes of an argument.
+// thread). exec targets start a program directly with posix_spawnp (or through the shim, which
+// execvp's it): the argv list is passed as is, never through a shell, so `;`, `$(...)` and
+// globs are plain bytes of an argument.
 //
 // Environment: the child gets the daemon's environment with the target's `env` entries added
 // (an entry replaces a variable of the same name), minus the daemon's own secrets
 // (ALMANAC_SECRET, ALMANAC_TOKEN), plus the run key, which no other entry can replace:
 // ALMANAC_JOB_ID (16 hex digits), ALMANAC_SCHEDULED_FOR (the fire, UTC, as the API writes
-// instants: "2026-03-08T07:30:00.250Z") and ALMANAC_RUN_ID (the attempt, decimal). The working
-// directory is the target's `cwd`, or the daemon's when empty. stdin is /dev/null; stdout and
-// stderr share one pipe, and the last max_output_tail (4 KiB) bytes are kept in the run record.
+// instants: "2026-03-08T07:30:00.250Z") and ALMANAC_RUN_ID (the attempt, decimal), and with
+// `instance` ALMANAC_INSTANCE (the data directory's id, which finds the run's processes). The
+// working directory is the target's `cwd`, or the daemon's when empty. stdin is /dev/null;
+// stdout and stderr share one pipe, and the last max_output_tail (4 KiB) bytes are kept in the
+// run record.
 //
 // A run is all of its processes: each run is its own process group, and with `cgroup_parent` its
 // own cgroup v2 too (run_isolation.hpp). Cancellation signals all of them; when the program

@@ -1,8 +1,11 @@
 #include "tools/exec_runner.hpp"
+#include "tools/run_isolation.hpp"
 
 #include <httplib.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -102,7 +105,11 @@ run_outcome run_http(const run_context& ctx, const http_options& opts) {
     cut = received > opts.max_response_bytes;
     return !cut;
   };
+  // httplib keeps no errno of its own: read ours right after the failed call, before anything
+  // else in this thread can change it.
+  errno = 0;
   auto res = cli.send(req);
+  int err = errno;
   {
     std::lock_guard guard{mtx};
     done = true;
@@ -119,8 +126,18 @@ run_outcome run_http(const run_context& ctx, const http_options& opts) {
     return {ok, ok ? std::string{} : "HTTP " + std::to_string(status) + " " + note,
             output_tail(tail + "\n" + note)};
   }
-  if (!res)
+  if (!res) {
+    // Out of sockets or ephemeral ports: the daemon's shortage, not the target's refusal.
+    if (res.error() == httplib::Error::Connection && is_daemon_resource_errno(err, true)) {
+      run_outcome out{false,
+                      std::string{daemon_resource_prefix} + "cannot open a connection: "
+                        + std::strerror(err),
+                      {}};
+      out.infra = true;
+      return out;
+    }
     return {false, "request failed: " + httplib::to_string(res.error()), {}};
+  }
   bool ok = res->status >= 200 && res->status < 300;
   return {ok, ok ? std::string{} : "HTTP " + std::to_string(res->status), output_tail(tail)};
 }

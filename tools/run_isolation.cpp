@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <random>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -267,19 +268,16 @@ sweep_report sweep_leftover_runs(const fs::path& cgroup_parent, const std::strin
   }
   rep.cgroups = cgroups.size();
   // Everyone asked politely first: a run's program may want to clean up.
-  std::vector<pid_t> seen;
+  std::set<pid_t> seen;
   for (const auto& cg : cgroups)
     for (auto pid : cgroup_members(cg)) {
       ::kill(pid, SIGTERM);
-      seen.push_back(pid);
+      seen.insert(pid);
     }
   for (auto pid : marked_processes(instance)) {
     if (signal_marked(pid, SIGTERM, instance))
-      seen.push_back(pid);
+      seen.insert(pid);
   }
-  std::sort(seen.begin(), seen.end());
-  seen.erase(std::unique(seen.begin(), seen.end()), seen.end());
-  rep.processes = seen.size();
   auto deadline = std::chrono::steady_clock::now() + grace;
   auto anyone_left = [&] {
     for (const auto& cg : cgroups)
@@ -289,19 +287,32 @@ sweep_report sweep_leftover_runs(const fs::path& cgroup_parent, const std::strin
   };
   while (anyone_left() && std::chrono::steady_clock::now() < deadline)
     sleep_a_bit();
-  for (auto pid : marked_processes(instance))
-    signal_marked(pid, SIGKILL, instance);
-  for (const auto& cg : cgroups)
+  for (const auto& cg : cgroups) {
+    for (auto pid : cgroup_members(cg))
+      seen.insert(pid);
     if (!kill_and_remove_cgroup(cg, std::chrono::seconds{10}))
       ++rep.survivors;
+  }
+  // Repeated until two passes in a row find nobody: a process in the middle of an execve shows
+  // an empty environment for an instant.
   auto kill_deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-  while (!marked_processes(instance).empty()) {
-    if (std::chrono::steady_clock::now() >= kill_deadline) {
-      rep.survivors += marked_processes(instance).size();
-      break;
+  for (int quiet = 0; quiet < 2;) {
+    auto left = marked_processes(instance);
+    if (left.empty()) {
+      ++quiet;
+    } else {
+      quiet = 0;
+      if (std::chrono::steady_clock::now() >= kill_deadline) {
+        rep.survivors += left.size();
+        break;
+      }
+      for (auto pid : left)
+        if (signal_marked(pid, SIGKILL, instance))
+          seen.insert(pid);
     }
     sleep_a_bit();
   }
+  rep.processes = seen.size();
   return rep;
 }
 

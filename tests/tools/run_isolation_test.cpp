@@ -274,3 +274,33 @@ TEST_CASE("a data directory keeps its instance id", "[tools]") {
   CHECK(data_dir_instance(tmp.path, why).empty());
   CHECK(why.find("16 hex digits") != std::string::npos);
 }
+
+TEST_CASE("an http run when the daemon is out of file descriptors is an infra outcome", "[tools]") {
+  auto cancel = std::make_shared<std::atomic<bool>>(false);
+  http_target t;
+  t.method = "GET";
+  t.url = "http://127.0.0.1:1/x";
+  run_context ctx{run_key{}, target{t}, cancel};
+  run_outcome out;
+  {
+    fd_table_full full{64};
+    out = run_http(ctx);
+  }
+  CHECK_FALSE(out.ok);
+  CHECK(out.infra);
+  CHECK(out.error == "daemon resource: cannot open a connection: Too many open files");
+  // With descriptors free again the same target is the target's failure (nothing listens).
+  auto refused = run_http(ctx);
+  CHECK_FALSE(refused.infra);
+  CHECK(refused.error.find("request failed") == 0);
+}
+
+TEST_CASE("a target cannot replace the instance marker of its run", "[tools]") {
+  auto opts = shim_options();
+  opts.instance = random_instance();
+  exec_target t = sh("printf '%s' \"$ALMANAC_INSTANCE\"; env | grep -c '^ALMANAC_INSTANCE='");
+  t.env["ALMANAC_INSTANCE"] = "forged";
+  auto out = run(t, opts);
+  CHECK(out.ok);
+  CHECK(out.output_tail == opts.instance + "1\n");
+}
