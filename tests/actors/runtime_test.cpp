@@ -581,7 +581,8 @@ TEST_CASE("a scheduled run that fails while its job is paused records its error"
   CHECK(s.status == job_status::paused);
   CHECK(s.consecutive_errors == 1);
   CHECK_FALSE(s.next_run_at);
-  auto* failed = find_event<run_failed>(f.log_of(job->id));
+  auto log = f.log_of(job->id);
+  auto* failed = find_event<run_failed>(log);
   REQUIRE(failed != nullptr);
   CHECK(failed->consecutive_errors == 1);
   CHECK(failed->error == "exit 3");
