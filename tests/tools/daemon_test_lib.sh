@@ -44,3 +44,29 @@ wait_for() {
     sleep 0.2
   done
 }
+
+# start_daemon [ARGS...]: $ALMANACD on $T/data, admin and HTTP on loopback ports the system picks
+# (ARGS may add --no-http), prefixed by the command in DAEMON_WRAPPER (e.g. prlimit) when set;
+# waits for the ready line (in READY_LINE) and sets DAEMON_PID, ALMANAC_CONNECT and HTTP.
+DAEMON_WRAPPER=()
+start_daemon() {
+  : >"$T/daemon.out"
+  "${DAEMON_WRAPPER[@]}" "$ALMANACD" --data "$T/data" --admin 127.0.0.1:0 --http 127.0.0.1:0 \
+    "$@" >"$T/daemon.out" 2>>"$T/daemon.err" &
+  DAEMON_PID=$!
+  wait_for grep -q '^ready ' "$T/daemon.out" || fail "almanacd did not print its ready line"
+  READY_LINE=$(grep '^ready ' "$T/daemon.out")
+  [[ $READY_LINE =~ ^ready\ admin=([0-9.]+:[0-9]+)\ http=([0-9.]+:[0-9]+|off)$ ]] \
+    || fail "bad ready line: $READY_LINE"
+  export ALMANAC_CONNECT=${BASH_REMATCH[1]}
+  HTTP=http://${BASH_REMATCH[2]}
+}
+
+# stop_daemon: SIGTERM; almanacd must exit 0.
+stop_daemon() {
+  kill -TERM "$DAEMON_PID"
+  local rc=0
+  wait "$DAEMON_PID" || rc=$?
+  DAEMON_PID=
+  [[ $rc == 0 ]] || fail "almanacd exited $rc on SIGTERM"
+}

@@ -13,21 +13,11 @@ REPLAY=$3
 source "$(dirname "$0")/daemon_test_lib.sh" wal
 step() { echo "== $*"; }
 
-start_daemon() {
-  : >"$T/daemon.out"
-  "$ALMANACD" --data "$T/data" --admin 127.0.0.1:0 --http 127.0.0.1:0 --grace 5s "$@" \
-    >"$T/daemon.out" 2>>"$T/daemon.err" &
-  DAEMON_PID=$!
-  wait_for grep -q '^ready ' "$T/daemon.out" || fail "almanacd did not print its ready line"
-  local line
-  line=$(grep '^ready ' "$T/daemon.out")
-  [[ $line =~ ^ready\ admin=([0-9.]+:[0-9]+)\ http=([0-9.]+:[0-9]+)$ ]] || fail "bad ready line: $line"
-  export ALMANAC_CONNECT=${BASH_REMATCH[1]}
   HTTP=http://${BASH_REMATCH[2]}
 }
 
 step "200 acknowledged creates"
-start_daemon
+start_daemon --grace 5s
 for i in $(seq 1 200); do
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
     -d "{\"name\": \"wal-$i\", \"schedule\": {\"kind\": \"every\", \"every\": \"1h\"},
@@ -79,7 +69,7 @@ grep -q "wal_damage" "$T/verify.out" || fail "verify did not report wal_damage: 
 grep -q "are lost" "$T/verify.out" || fail "verify did not say what is lost"
 
 step "almanacd --salvage starts; health and the audit trail show the loss"
-start_daemon --salvage
+start_daemon --grace 5s --salvage
 "$ALMANAC" health | grep -q "log salvaged: .*are lost" || fail "health does not show the salvage: $("$ALMANAC" health)"
 ls -d "$T"/data/salvage-* >/dev/null || fail "no salvage copy in the data directory"
 shown_in_audit() { "$ALMANAC" audit --limit 500 | grep -q salvage; }
@@ -93,10 +83,8 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: applicat
 [[ $code == 201 ]] || fail "create after the salvage: HTTP $code"
 
 step "a plain restart opens cleanly and still shows the salvage"
-kill -TERM "$DAEMON_PID"
-wait "$DAEMON_PID" || fail "almanacd did not stop cleanly"
-DAEMON_PID=
-start_daemon
+stop_daemon
+start_daemon --grace 5s
 "$ALMANAC" health | grep -q "log salvaged:" || fail "health forgot the salvage after a restart"
 "$ALMANAC" show after-salvage >/dev/null || fail "the job created after the salvage is gone"
 "$REPLAY" --data "$T/data" verify >"$T/verify2.out" 2>&1 || fail "verify after the salvage: $(cat "$T/verify2.out")"

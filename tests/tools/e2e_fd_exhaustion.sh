@@ -17,18 +17,11 @@ source "$HERE/daemon_test_lib.sh" fds
 step() { echo "== $*"; }
 
 step "start almanacd with at most 256 file descriptors"
-: >"$T/daemon.out"
-prlimit --nofile=256:256 -- "$ALMANACD" --data "$T/data" --admin 127.0.0.1:0 --http 127.0.0.1:0 \
-  --grace 5s >"$T/daemon.out" 2>>"$T/daemon.err" &
-DAEMON_PID=$!
-wait_for grep -q '^ready ' "$T/daemon.out" || fail "almanacd did not print its ready line"
-line=$(grep '^ready ' "$T/daemon.out")
-[[ $line =~ ^ready\ admin=([0-9.]+):([0-9]+)\ http=([0-9.]+:[0-9]+)$ ]] || fail "bad ready line: $line"
-ADMIN_HOST=${BASH_REMATCH[1]}
-ADMIN_PORT=${BASH_REMATCH[2]}
-export ALMANAC_CONNECT=$ADMIN_HOST:$ADMIN_PORT
-HTTP=http://${BASH_REMATCH[3]}
-echo "$line"
+DAEMON_WRAPPER=(prlimit --nofile=256:256 --)
+start_daemon --grace 5s
+echo "$READY_LINE"
+ADMIN_HOST=${ALMANAC_CONNECT%:*}
+ADMIN_PORT=${ALMANAC_CONNECT##*:}
 grep -q 'Max open files *256 *256' "/proc/$DAEMON_PID/limits" || fail "the limit did not apply: $(grep 'open files' "/proc/$DAEMON_PID/limits")"
 
 step "two exec jobs every second, failed after 3 consecutive errors"
@@ -89,9 +82,5 @@ for job in "${JOBS[@]}"; do
 done
 
 step "SIGTERM stops the daemon with exit 0"
-kill -TERM "$DAEMON_PID"
-rc=0
-wait "$DAEMON_PID" || rc=$?
-DAEMON_PID=
-[[ $rc == 0 ]] || fail "almanacd exited $rc on SIGTERM"
+stop_daemon
 echo "PASS"

@@ -13,16 +13,6 @@ REPLAY=$3
 source "$(dirname "$0")/daemon_test_lib.sh" e2e
 step() { echo "== $*"; }
 
-start_daemon() {
-  : >"$T/daemon.out"
-  "$ALMANACD" --data "$T/data" --admin 127.0.0.1:0 --http 127.0.0.1:0 --grace 5s "$@" \
-    >"$T/daemon.out" 2>>"$T/daemon.err" &
-  DAEMON_PID=$!
-  wait_for grep -q '^ready ' "$T/daemon.out" || fail "almanacd did not print its ready line"
-  local line
-  line=$(grep '^ready ' "$T/daemon.out")
-  [[ $line =~ ^ready\ admin=([0-9.]+:[0-9]+)\ http=([0-9.]+:[0-9]+)$ ]] || fail "bad ready line: $line"
-  export ALMANAC_CONNECT=${BASH_REMATCH[1]}
   HTTP=http://${BASH_REMATCH[2]}
   echo "$line"
 }
@@ -36,7 +26,8 @@ rc=0
 grep -q "needs --secret" "$T/refused.err" || fail "no clear message: $(cat "$T/refused.err")"
 
 step "start almanacd"
-start_daemon
+start_daemon --grace 5s
+echo "$READY_LINE"
 
 step "an unreachable daemon is exit 3"
 rc=0
@@ -93,7 +84,7 @@ step "audit shows resume:force"
 step "kill -9 and restart with a bearer token"
 kill -KILL "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null || true
-start_daemon --token e2e-token-0123456789
+start_daemon --grace 5s --token e2e-token-0123456789
 status_is paused || fail "the job is not paused after the restart"
 "$ALMANAC" audit "$JOB" --json | grep -q '"action": "resume:force"' || fail "the audit lost resume:force"
 "$ALMANAC" runs "$JOB" | grep -q 'exit status 1' || fail "the run history lost the failures"
@@ -110,11 +101,7 @@ rc=0
 grep -q "is in use by another" "$T/second.err" || fail "unclear: $(cat "$T/second.err")"
 
 step "SIGTERM stops the daemon with exit 0"
-kill -TERM "$DAEMON_PID"
-rc=0
-wait "$DAEMON_PID" || rc=$?
-DAEMON_PID=
-[[ $rc == 0 ]] || fail "almanacd exited $rc on SIGTERM"
+stop_daemon
 
 step "verify passes on the directory"
 "$REPLAY" --data "$T/data" verify || fail "verify failed on a good directory"

@@ -19,21 +19,13 @@ DAEMON_ARGS=("$@")
 source "$(dirname "$0")/daemon_test_lib.sh" isolation
 step() { echo "== $*"; }
 
-start_daemon() {
-  : >"$T/daemon.out"
-  "$ALMANACD" --data "$T/data" --admin 127.0.0.1:0 --no-http --grace 2s "${DAEMON_ARGS[@]}" \
-    >"$T/daemon.out" 2>>"$T/daemon.err" &
-  DAEMON_PID=$!
-  wait_for grep -q '^ready ' "$T/daemon.out" || fail "almanacd did not print its ready line"
-  local line
-  line=$(grep '^ready ' "$T/daemon.out")
+start_isolated_daemon() {
+  start_daemon --no-http --grace 2s "${DAEMON_ARGS[@]}"
   if [[ " ${DAEMON_ARGS[*]} " == *" process-group "* ]]; then
     grep -q 'isolated in process groups only' "$T/daemon.err" || fail "not in process-group mode"
   elif [[ -d /sys/fs/cgroup/unified || -f /sys/fs/cgroup/cgroup.controllers ]] && ((EUID == 0)); then
     grep -q 'isolated in cgroups' "$T/daemon.err" || fail "not in cgroup mode"
   fi
-  [[ $line =~ ^ready\ admin=([0-9.]+:[0-9]+)\ http=off$ ]] || fail "bad ready line: $line"
-  export ALMANAC_CONNECT=${BASH_REMATCH[1]}
 }
 
 # Alive: exists and is not a zombie (a killed child of a dead daemon may wait to be reaped).
@@ -74,7 +66,7 @@ DAEMON_PID=
 WAIT_SECONDS=5 wait_for dead "${FIRST[0]}" || fail "the run's leader ${FIRST[0]} outlived the daemon"
 
 step "restart: the leftovers are killed before the fire runs again"
-start_daemon
+start_isolated_daemon
 wait_for lines "$T/run1/pids" 8 || fail "the abandoned run was not run again"
 [[ ! -f $T/run1/overlap ]] || fail "two copies at once: $(cat "$T/run1/overlap")"
 for p in "${FIRST[@]}"; do dead "$p" || fail "pid $p of the first run survived the restart"; done
@@ -104,7 +96,7 @@ WAIT_SECONDS=10 wait_for dead "$CHILD" || fail "the setsid child $CHILD outlived
 
 }
 
-start_daemon
+start_isolated_daemon
 case $PART in
   crash) crash ;;
   leftover) leftover ;;
@@ -112,9 +104,5 @@ case $PART in
 esac
 
 step "SIGTERM stops the daemon with exit 0"
-kill -TERM "$DAEMON_PID"
-rc=0
-wait "$DAEMON_PID" || rc=$?
-DAEMON_PID=
-[[ $rc == 0 ]] || fail "almanacd exited $rc on SIGTERM"
+stop_daemon
 echo "PASS"

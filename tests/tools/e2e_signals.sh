@@ -12,16 +12,7 @@ PART=$3
 source "$(dirname "$0")/daemon_test_lib.sh" signals
 step() { echo "== $*"; }
 
-start_daemon() {
-  : >"$T/daemon.out"
-  "$ALMANACD" --data "$T/data" --admin 127.0.0.1:0 --no-http --grace 1s "$@" \
-    >"$T/daemon.out" 2>>"$T/daemon.err" &
-  DAEMON_PID=$!
-  wait_for grep -q '^ready ' "$T/daemon.out" || fail "almanacd did not print its ready line"
-  local line
-  line=$(grep '^ready ' "$T/daemon.out")
-  [[ $line =~ ^ready\ admin=([0-9.]+:[0-9]+)\ http=off$ ]] || fail "bad ready line: $line"
-  export ALMANAC_CONNECT=${BASH_REMATCH[1]}
+start_quiet_daemon() { start_daemon --no-http --grace 1s "$@"; }
 }
 
 running() { kill -0 "$DAEMON_PID" 2>/dev/null; }
@@ -31,7 +22,7 @@ stops_cleanly() {
   local sig=$1
   step "$sig stops the daemon cleanly, with its run"
   : >"$T/daemon.err"
-  start_daemon
+  start_quiet_daemon
   mkdir -p "$T/$sig"
   "$ALMANAC" create --name "sleeper-$sig" --at "$(date -u -d '+2 seconds' +%Y-%m-%dT%H:%M:%SZ)" \
     --exec -- sh -c 'echo $$ >"$0/pids"; exec sleep 1000' "$T/$sig" >/dev/null
@@ -60,7 +51,7 @@ stops_cleanly() {
 
 hup() {
 step "SIGHUP with --log-file: the file is reopened and the daemon goes on"
-start_daemon --log-file "$T/almanacd.log"
+start_quiet_daemon --log-file "$T/almanacd.log"
 grep -q 'listening: admin' "$T/almanacd.log" || fail "the log file has no start-up lines"
 [[ ! -s $T/daemon.err ]] || fail "stderr got log lines despite --log-file: $(cat "$T/daemon.err")"
 mv "$T/almanacd.log" "$T/almanacd.log.1"
@@ -78,7 +69,7 @@ tail -1 "$T/almanacd.log" | grep -q ' stopped$' || fail "the reopened file does 
 
 step "SIGHUP without --log-file is logged and ignored"
 : >"$T/daemon.err"
-start_daemon
+start_quiet_daemon
 kill -HUP "$DAEMON_PID"
 wait_for grep -q 'SIGHUP: no --log-file' "$T/daemon.err" || fail "SIGHUP not logged"
 running || fail "the daemon died on SIGHUP"
