@@ -23,6 +23,7 @@
 namespace almanac::tools {
 
 namespace beast = boost::beast;
+using clock_type = std::chrono::steady_clock;
 namespace http = beast::http;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
@@ -263,18 +264,27 @@ bool is_ip_literal(std::string_view host) {
 
 class server_impl;
 
+// What the server may close to make room: a connection waiting for a request's first byte.
+struct connection_base {
+  virtual ~connection_base() = default;
+  virtual void evict() = 0;
+  std::atomic<bool> idle{false};
+  std::atomic<clock_type::rep> idle_since{0};
+};
+
 template <class Stream>
-class session : public std::enable_shared_from_this<session<Stream>> {
+class session : public connection_base, public std::enable_shared_from_this<session<Stream>> {
 public:
   session(server_impl& srv, Stream stream);
-  ~session();
+  ~session() override;
   void run();
+  void evict() override;
 
 private:
   auto& lowest() { return beast::get_lowest_layer(stream_); }
   void start_request(bool first);
-  void wait_idle();
-  void read_header();
+  void wait_idle(bool first);
+  void read_header(duration deadline);
   void on_header(beast::error_code ec);
   bool check_header(http_request& req);
   void read_body();
@@ -420,6 +430,32 @@ public:
   std::atomic<std::uint64_t> refused_{0};
 
   void run_handler(std::function<void()> task) { workers_->post(std::move(task)); }
+
+  void enlist(std::weak_ptr<connection_base> c) {
+    std::lock_guard lock{registry_mx_};
+    registry_.push_back(std::move(c));
+  }
+
+  // Closes the connection idle the longest (no byte of a request yet), if any: an idle flood
+  // must not keep a real request out until the deadlines expire.
+  bool evict_oldest_idle() {
+    std::lock_guard lock{registry_mx_};
+    std::shared_ptr<connection_base> oldest;
+    auto live = registry_.begin();
+    for (auto it = registry_.begin(); it != registry_.end(); ++it) {
+      auto c = it->lock();
+      if (!c)
+        continue;
+      *live++ = std::move(*it);
+      if (c->idle && (!oldest || c->idle_since < oldest->idle_since))
+        oldest = c;
+    }
+    registry_.erase(live, registry_.end());
+    if (!oldest || !oldest->idle.exchange(false))
+      return false;
+    oldest->evict();
+    return true;
+  }
   void handle(http_request& req, http_response& res) { handler_(req, res); }
 
 private:
@@ -444,7 +480,7 @@ private:
   void on_accept(tcp::socket s) {
     beast::error_code ec;
     s.set_option(tcp::no_delay(true), ec);
-    if (connections_.load() >= opts_.connections) {
+    if (connections_.load() >= opts_.connections && !evict_oldest_idle()) {
       ++refused_;
       if (!ssl_) {
         static const std::string busy =
@@ -477,6 +513,8 @@ private:
   bool wildcard_ = false;
   std::vector<std::string> hosts_;
   std::atomic<bool> stopped_{false};
+  std::mutex registry_mx_;
+  std::vector<std::weak_ptr<connection_base>> registry_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
   std::vector<std::thread> threads_;
@@ -498,6 +536,7 @@ session<Stream>::~session() {
 
 template <class Stream>
 void session<Stream>::run() {
+  srv_.enlist(this->weak_from_this());
   // Start on the connection's strand: the accept handler ran on another.
   asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
@@ -515,34 +554,47 @@ void session<Stream>::run() {
 }
 
 template <class Stream>
+void session<Stream>::evict() {
+  asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->close(); });
+}
+
+template <class Stream>
 void session<Stream>::start_request(bool first) {
   const auto& o = srv_.opts();
   parser_.emplace(o.header_bytes, o.header_fields, o.body_bytes);
   req_ = http_request{};
   close_after_ = false;
-  if (first || buffer_.size() > 0)
-    read_header();
+  if (buffer_.size() > 0)
+    read_header(srv_.opts().header_deadline);
   else
-    wait_idle();
+    wait_idle(first);
 }
 
-// A kept-alive connection: the idle timeout runs until the next request's first byte, the header
-// deadline from there.
+// Until a request's first byte the connection is idle (and may be evicted); a kept-alive one
+// waits the idle timeout, a new one its header deadline, which runs on from there.
 template <class Stream>
-void session<Stream>::wait_idle() {
-  lowest().expires_after(srv_.opts().idle_timeout);
-  stream_.async_read_some(buffer_.prepare(1024), [self = this->shared_from_this()](
+void session<Stream>::wait_idle(bool first) {
+  auto wait = first ? srv_.opts().header_deadline : srv_.opts().idle_timeout;
+  auto since = clock_type::now();
+  lowest().expires_after(wait);
+  idle_since = since.time_since_epoch().count();
+  idle = true;
+  stream_.async_read_some(buffer_.prepare(1024), [self = this->shared_from_this(), first, since](
                                                    beast::error_code ec, std::size_t n) {
-    if (ec)
+    bool was_idle = self->idle.exchange(false);
+    if (ec || !was_idle)
       return self->close();
     self->buffer_.commit(n);
-    self->read_header();
+    auto left = self->srv_.opts().header_deadline;
+    if (first)
+      left -= std::chrono::duration_cast<duration>(clock_type::now() - since);
+    self->read_header(std::max(left, duration{std::chrono::milliseconds{1}}));
   });
 }
 
 template <class Stream>
-void session<Stream>::read_header() {
-  lowest().expires_after(srv_.opts().header_deadline);
+void session<Stream>::read_header(duration deadline) {
+  lowest().expires_after(deadline);
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                             self->on_header(ec);
@@ -693,9 +745,8 @@ void session<Stream>::on_body(beast::error_code ec) {
   if (parser_->body_too_large || ec == http::error::body_limit)
     return refuse(413, "payload_too_large",
                   "the body is over " + std::to_string(srv_.opts().body_bytes) + " bytes");
-  if (ec == beast::error::timeout)
-    return refuse(408, "request_timeout", "the body did not arrive in time");
-  if (ec == http::error::end_of_stream || ec == asio::error::eof ||
+  // A timeout has closed the socket already (basic_stream's deadline).
+  if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
       ec == asio::error::connection_reset || ec == asio::error::operation_aborted)
     return close();
   if (ec)

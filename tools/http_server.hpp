@@ -2,17 +2,18 @@
 // slowly) that bounds what one peer can make the daemon hold, and refuses what a browser page may
 // send on a user's behalf, all before a handler runs and before any body byte is read:
 //
-//   1. TLS handshake (when a certificate is configured) and the request line and headers within
-//      `header_deadline` of the connection or of the request's first byte; `header_bytes` and
-//      `header_fields` bound them (400 and 431);
+//   1. the TLS handshake (when a certificate is configured) within `header_deadline`, and the
+//      request line and headers within `header_deadline` of the connection (or of a kept-alive
+//      request's first byte); `header_bytes` and `header_fields` bound them (400 and 431);
 //   2. Host must name this server: the bound address, localhost, 127.0.0.1 or [::1], with the port
 //      (421 otherwise: DNS rebinding);
 //   3. Origin, when present, must be http(s):// one of those (403: cross-site requests);
 //   4. the bearer token, when one is configured (401; scheme case-insensitive, constant time);
 //   5. a body only as application/json (415) and within `body_bytes` (413).
 // Every refusal answers `Connection: close` and closes the connection: bytes behind a refused
-// request are never parsed as a request. Over `connections` open connections a new one is answered
-// 503 and closed; over `in_flight` requests in the handler, 503. See docs/SECURITY.md.
+// request are never parsed as a request. At `connections` open connections a new one takes the
+// place of the one idle the longest (no byte of a request yet), or is answered 503 and closed when
+// none is idle; over `in_flight` requests in the handler, 503. See docs/SECURITY.md.
 #pragma once
 
 #include <almanac/result.hpp>
@@ -68,8 +69,8 @@ struct http_server_options {
   // PEM files; both set: the port speaks HTTPS only.
   std::string tls_cert;
   std::string tls_key;
-  // From accept (or a kept-alive request's first byte) to the end of the headers, TLS handshake
-  // included, however slowly the bytes come.
+  // From accept (or a kept-alive request's first byte) to the end of the headers, however slowly
+  // the bytes come; the TLS handshake has as long again.
   duration header_deadline = std::chrono::seconds{10};
   // To the end of the body once the headers are in.
   duration body_deadline = std::chrono::seconds{10};
