@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libcaf-dev librocksdb-dev libcereal-dev catch2
   libcctz-dev tzdata nlohmann-json3-dev libcli11-dev libspdlog-dev libcpp-httplib-dev
+  libboost1.81-dev libssl-dev openssl
   libbenchmark-dev curl python3
   clang libclang-rt-14-dev
 )

@@ -13,6 +13,10 @@ endif()
 find_package(cereal CONFIG REQUIRED)
 find_package(nlohmann_json 3 CONFIG REQUIRED)
 find_package(CLI11 CONFIG REQUIRED)
+# The HTTP server (tools/http_server.cpp): Boost.Beast and Asio are header-only; TLS through
+# OpenSSL, the library CAF's openssl module uses too.
+find_package(Boost 1.81 CONFIG REQUIRED)
+find_package(OpenSSL REQUIRED)
 
 find_package(RocksDB 7 CONFIG QUIET)
 

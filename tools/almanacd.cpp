@@ -20,7 +20,6 @@
 #include <caf/io/all.hpp>
 
 #include <CLI/CLI.hpp>
-#include <httplib.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -63,6 +62,8 @@ struct daemon_options {
   bool salvage = false;
   std::optional<bool> no_http;
   std::optional<std::size_t> workers;
+  std::optional<std::string> tls_cert;
+  std::optional<std::string> tls_key;
 };
 
 struct usage_error {
@@ -79,8 +80,8 @@ std::string mode_text(mode_t m) {
 }
 
 // The config file: a JSON object with the long option names as keys ("data", "admin", "http",
-// "log_level", "log_file", "run_isolation", "grace", "passivate_after", "secret", "token", "demo", "quarantine", "no_http",
-// "workers").
+// "log_level", "log_file", "run_isolation", "grace", "passivate_after", "secret", "token", "demo",
+// "quarantine", "no_http", "workers", "tls_cert", "tls_key").
 void merge_config(daemon_options& o) {
   std::ifstream in{*o.config};
   if (!in)
@@ -115,7 +116,7 @@ void merge_config(daemon_options& o) {
                                                  "log_file", "run_isolation",
                                                  "grace",  "secret", "token",     "demo",
                                                  "quarantine", "no_http", "workers",
-                                                 "passivate_after"};
+                                                 "passivate_after", "tls_cert", "tls_key"};
     if (std::find(std::begin(known), std::end(known), key) == std::end(known))
       throw usage_error{"config " + key + ": unknown setting"};
   }
@@ -129,6 +130,8 @@ void merge_config(daemon_options& o) {
   str("passivate_after", o.passivate_after);
   str("secret", o.secret);
   str("token", o.token);
+  str("tls_cert", o.tls_cert);
+  str("tls_key", o.tls_key);
   flag("demo", o.demo);
   flag("quarantine", o.quarantine);
   flag("no_http", o.no_http);
@@ -332,6 +335,8 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   if (!token.empty() && token.size() < min_credential_bytes)
     throw usage_error{"--token: at least " + std::to_string(min_credential_bytes) +
                       " bytes, got " + std::to_string(token.size())};
+  if (o.tls_cert.has_value() != o.tls_key.has_value())
+    throw usage_error{"--tls-cert and --tls-key go together"};
   // Off loopback, an unauthenticated peer must get nothing: no secret, no start.
   if (!is_loopback(admin_ep.host) && secret.empty())
     throw usage_error{"--admin " + admin_ep.host +
@@ -466,31 +471,31 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   }
   admin_ep.port = *published;
 
-  httplib::Server server;
-  // httplib writes a response's headers and body separately; with Nagle on, the body waits for
-  // the client's delayed ACK (~40 ms a request on keep-alive connections, issue 6's admin bench).
-  server.set_tcp_nodelay(true);
-  std::thread http_thread;
+  std::unique_ptr<http_server> http;
   std::string http_text = "off";
   if (serve_http) {
-    install_http_api(server, sys, caf::actor_cast<caf::actor>(sched->admin()), sched->metrics(),
-                     sched->log(), http_api_options{token, std::chrono::seconds{30}});
-    bool bound = false;
-    if (http_ep.port == 0) {
-      auto port = server.bind_to_any_port(http_ep.host);
-      bound = port > 0;
-      http_ep.port = static_cast<std::uint16_t>(port > 0 ? port : 0);
-    } else {
-      bound = server.bind_to_port(http_ep.host, http_ep.port);
-    }
-    if (!bound) {
-      log->critical("cannot listen for HTTP on {}", http_ep.to_string());
+    http_server_options ho;
+    ho.host = http_ep.host;
+    ho.port = http_ep.port;
+    ho.token = token;
+    ho.tls_cert = o.tls_cert.value_or("");
+    ho.tls_key = o.tls_key.value_or("");
+    auto started_http = http_server::start(
+      std::move(ho), make_http_api(sys, caf::actor_cast<caf::actor>(sched->admin()),
+                                   sched->metrics(), sched->log(),
+                                   http_api_options{std::chrono::seconds{30}}));
+    if (!started_http) {
+      log->critical("cannot serve HTTP on {}: {}", http_ep.to_string(),
+                    started_http.err().message);
       caf::anon_send_exit(gate, caf::exit_reason::kill);
       sched->stop(duration::zero());
       return exit_refused;
     }
-    http_thread = std::thread{[&server] { server.listen_after_bind(); }};
+    http = std::move(*started_http);
+    http_ep.port = http->port();
     http_text = http_ep.to_string();
+    if (o.tls_cert)
+      log->info("the HTTP API port speaks HTTPS only (certificate {})", *o.tls_cert);
   }
   log->info("listening: admin {}{}, http {}{}", admin_ep.to_string(),
             secret.empty() ? "" : " (secret required)", http_text,
@@ -516,10 +521,8 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   log->info("signal {}: stopping (grace {})", signal_name(sig), format_duration(*grace));
   // A second signal during the grace period is not waited for here: it stays pending, and the
   // grace period bounds the stop anyway.
-  if (serve_http) {
-    server.stop();
-    http_thread.join();
-  }
+  if (http)
+    http->stop();
   (void) sys.middleman().unpublish(gate, admin_ep.port);
   caf::anon_send_exit(gate, caf::exit_reason::kill);
   auto left = sched->stop(*grace);
@@ -548,6 +551,9 @@ int main(int argc, char** argv) {
                  "HTTP API endpoint HOST:PORT (default 127.0.0.1:7318; port 0 picks one). Off "
                  "loopback it needs --token");
   app.add_flag("--no-http", o.no_http, "Do not serve the HTTP API");
+  app.add_option("--tls-cert", o.tls_cert,
+                 "PEM certificate chain: the HTTP API port speaks HTTPS only (with --tls-key)");
+  app.add_option("--tls-key", o.tls_key, "PEM private key for --tls-cert");
   app.add_option("--config", o.config, "JSON config file; command-line options take precedence");
   app.add_option("--log-level", o.log_level, "debug, info (default), warning or error");
   app.add_option("--log-file", o.log_file,

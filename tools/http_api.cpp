@@ -12,8 +12,6 @@
 
 #include <caf/all.hpp>
 
-#include <httplib.h>
-
 #include <charconv>
 #include <functional>
 #include <memory>
@@ -24,7 +22,7 @@ namespace almanac::tools {
 
 namespace {
 
-using handler_fn = std::function<void(const httplib::Request&, httplib::Response&)>;
+using handler_fn = std::function<void(const http_request&, http_response&)>;
 
 struct route {
   std::regex pattern;
@@ -46,28 +44,28 @@ struct api {
   }
 };
 
-void send_json(httplib::Response& res, int status, const json& body) {
+void send_json(http_response& res, int status, const json& body) {
   res.status = status;
   res.set_content(body.dump(), "application/json");
 }
 
-void send_error(httplib::Response& res, const error& err) {
+void send_error(http_response& res, const error& err) {
   send_json(res, http_status(err.code), error_to_json(err));
 }
 
-void send_error(httplib::Response& res, int status, std::string code, std::string message) {
+void send_error(http_response& res, int status, std::string code, std::string message) {
   send_json(res, status, json{{"error", std::move(code)}, {"message", std::move(message)}});
 }
 
 template <class T, class F>
-void answer(httplib::Response& res, const result<T>& r, F&& to_json, int ok_status = 200) {
+void answer(http_response& res, const result<T>& r, F&& to_json, int ok_status = 200) {
   if (r)
     send_json(res, ok_status, to_json(*r));
   else
     send_error(res, r.err());
 }
 
-std::string actor_of(const httplib::Request& req) {
+std::string actor_of(const http_request& req) {
   auto who = req.get_header_value("X-Almanac-Actor");
   if (who.empty())
     return "http";
@@ -77,7 +75,7 @@ std::string actor_of(const httplib::Request& req) {
 }
 
 // The body as JSON; an empty body is `empty` (the routes whose body is optional).
-result<json> body_json(const httplib::Request& req, json empty = json::object()) {
+result<json> body_json(const http_request& req, json empty = json::object()) {
   if (req.body.empty())
     return empty;
   auto j = json::parse(req.body, nullptr, false);
@@ -86,7 +84,7 @@ result<json> body_json(const httplib::Request& req, json empty = json::object())
   return j;
 }
 
-result<std::uint32_t> limit_of(const httplib::Request& req, std::uint32_t dflt) {
+result<std::uint32_t> limit_of(const http_request& req, std::uint32_t dflt) {
   if (!req.has_param("limit"))
     return dflt;
   auto text = req.get_param_value("limit");
@@ -103,7 +101,7 @@ struct action_body {
   std::string note;
 };
 
-result<action_body> parse_action(const httplib::Request& req, bool allow_force) {
+result<action_body> parse_action(const http_request& req, bool allow_force) {
   auto j = body_json(req);
   if (!j)
     return std::move(j).err();
@@ -143,14 +141,14 @@ void add(api& a, std::string pattern, std::string method, handler_fn fn) {
 
 void install_routes(api& a) {
   const std::string job = R"(/api/jobs/([^/]+))";
-  add(a, "/api/jobs", "GET", [&a](const httplib::Request& req, httplib::Response& res) {
+  add(a, "/api/jobs", "GET", [&a](const http_request& req, http_response& res) {
     auto limit = limit_of(req, 1000);
     if (!limit)
       return send_error(res, limit.err());
     list_request lr{req.get_param_value("status"), req.get_param_value("name"), *limit};
     answer(res, a.call<job_list>(lr), job_list_json);
   });
-  add(a, "/api/jobs", "POST", [&a](const httplib::Request& req, httplib::Response& res) {
+  add(a, "/api/jobs", "POST", [&a](const http_request& req, http_response& res) {
     auto j = body_json(req, nullptr);
     if (!j)
       return send_error(res, j.err());
@@ -162,10 +160,10 @@ void install_routes(api& a) {
       res.set_header("Location", "/api/jobs/" + to_string(r->id));
     answer(res, r, job_to_json, 201);
   });
-  add(a, job, "GET", [&a](const httplib::Request& req, httplib::Response& res) {
+  add(a, job, "GET", [&a](const http_request& req, http_response& res) {
     answer(res, a.call<job_state>(get_request{req.matches[1]}), job_to_json);
   });
-  add(a, job, "PATCH", [&a](const httplib::Request& req, httplib::Response& res) {
+  add(a, job, "PATCH", [&a](const http_request& req, http_response& res) {
     auto j = body_json(req, nullptr);
     if (!j)
       return send_error(res, j.err());
@@ -180,17 +178,17 @@ void install_routes(api& a) {
                                             actor_of(req), ""}),
            job_to_json);
   });
-  add(a, job, "DELETE", [&a](const httplib::Request& req, httplib::Response& res) {
+  add(a, job, "DELETE", [&a](const http_request& req, http_response& res) {
     answer(res, a.call<job_state>(delete_request{req.matches[1], actor_of(req), ""}), job_to_json);
   });
-  add(a, job + "/pause", "POST", [&a](const httplib::Request& req, httplib::Response& res) {
+  add(a, job + "/pause", "POST", [&a](const http_request& req, http_response& res) {
     auto b = parse_action(req, false);
     if (!b)
       return send_error(res, b.err());
     answer(res, a.call<job_state>(pause_request{req.matches[1], actor_of(req), b->note}),
            job_to_json);
   });
-  add(a, job + "/resume", "POST", [&a](const httplib::Request& req, httplib::Response& res) {
+  add(a, job + "/resume", "POST", [&a](const http_request& req, http_response& res) {
     auto b = parse_action(req, true);
     if (!b)
       return send_error(res, b.err());
@@ -198,14 +196,14 @@ void install_routes(api& a) {
            a.call<job_state>(resume_request{req.matches[1], b->force, actor_of(req), b->note}),
            job_to_json);
   });
-  add(a, job + "/run", "POST", [&a](const httplib::Request& req, httplib::Response& res) {
+  add(a, job + "/run", "POST", [&a](const http_request& req, http_response& res) {
     auto b = parse_action(req, false);
     if (!b)
       return send_error(res, b.err());
     answer(res, a.call<job_state>(run_now_request{req.matches[1], actor_of(req), b->note}),
            job_to_json);
   });
-  add(a, job + "/audit", "GET", [&a](const httplib::Request& req, httplib::Response& res) {
+  add(a, job + "/audit", "GET", [&a](const http_request& req, http_response& res) {
     auto limit = limit_of(req, 100);
     if (!limit)
       return send_error(res, limit.err());
@@ -221,7 +219,7 @@ void install_routes(api& a) {
       return json{{"entries", entries}};
     });
   });
-  add(a, job + "/runs", "GET", [&a](const httplib::Request& req, httplib::Response& res) {
+  add(a, job + "/runs", "GET", [&a](const http_request& req, http_response& res) {
     auto limit = limit_of(req, 100);
     if (!limit)
       return send_error(res, limit.err());
@@ -236,7 +234,7 @@ void install_routes(api& a) {
       return json{{"runs", runs}};
     });
   });
-  add(a, "/api/preview", "POST", [&a](const httplib::Request& req, httplib::Response& res) {
+  add(a, "/api/preview", "POST", [&a](const http_request& req, http_response& res) {
     auto j = body_json(req, nullptr);
     if (!j)
       return send_error(res, j.err());
@@ -272,10 +270,10 @@ void install_routes(api& a) {
       return json{{"fires", fires}};
     });
   });
-  add(a, "/api/health", "GET", [&a](const httplib::Request&, httplib::Response& res) {
+  add(a, "/api/health", "GET", [&a](const http_request&, http_response& res) {
     answer(res, a.call<health_report>(health_request{}), health_to_json);
   });
-  add(a, "/metrics", "GET", [&a](const httplib::Request&, httplib::Response& res) {
+  add(a, "/metrics", "GET", [&a](const http_request&, http_response& res) {
     auto h = a.call<health_report>(health_request{});
     if (!h)
       return send_error(res, h.err());
@@ -286,18 +284,7 @@ void install_routes(api& a) {
   });
 }
 
-void dispatch(api& a, const httplib::Request& req, httplib::Response& res) {
-  if (!a.opts.token.empty()) {
-    auto auth = req.get_header_value("Authorization");
-    constexpr std::string_view scheme = "Bearer ";
-    std::string_view presented;
-    if (auth.size() > scheme.size() && std::string_view{auth}.substr(0, scheme.size()) == scheme)
-      presented = std::string_view{auth}.substr(scheme.size());
-    if (!constant_time_equal(presented, a.opts.token)) {
-      res.set_header("WWW-Authenticate", "Bearer");
-      return send_error(res, 401, "unauthorized", "a valid bearer token is required");
-    }
-  }
+void dispatch(api& a, http_request& req, http_response& res) {
   for (auto& r : a.routes) {
     std::smatch m;
     if (!std::regex_match(req.path, m, r.pattern))
@@ -305,8 +292,7 @@ void dispatch(api& a, const httplib::Request& req, httplib::Response& res) {
     std::string allow;
     for (auto& [method, fn] : r.methods) {
       if (method == req.method || (req.method == "HEAD" && method == "GET")) {
-        // httplib keeps its own matches; the handlers read ours.
-        const_cast<httplib::Request&>(req).matches = m;
+        req.matches = std::move(m);
         return fn(req, res);
       }
       allow += (allow.empty() ? "" : ", ") + method;
@@ -320,59 +306,13 @@ void dispatch(api& a, const httplib::Request& req, httplib::Response& res) {
 
 } // namespace
 
-void install_http_api(httplib::Server& server, caf::actor_system& sys, const caf::actor& admin,
-                      const runtime_metrics& metrics, const store::event_log& log,
-                      http_api_options opts) {
+http_handler make_http_api(caf::actor_system& sys, const caf::actor& admin,
+                           const runtime_metrics& metrics, const store::event_log& log,
+                           http_api_options opts) {
   auto a = std::shared_ptr<api>(
     new api{sys, caf::actor_cast<admin_actor>(admin), metrics, log, std::move(opts), {}});
   install_routes(*a);
-  server.set_payload_max_length(max_http_body);
-  auto fn = [a](const httplib::Request& req, httplib::Response& res) { dispatch(*a, req, res); };
-  // Methods with a body read it here rather than in httplib: httplib 0.11 reads a POST without
-  // Content-Length until the connection times out, but HTTP/1.1 says such a body is empty, and
-  // `curl -X POST .../resume` (plain resume) sends exactly that.
-  auto with_body = [a](const httplib::Request& req, httplib::Response& res,
-                       const httplib::ContentReader& reader) {
-    bool chunked = req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos;
-    if (req.has_header("Content-Length") || chunked) {
-      auto length = req.get_header_value("Content-Length");
-      std::uint64_t declared = 0;
-      auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), declared);
-      if (!length.empty() && (ec != std::errc{} || end != length.data() + length.size()))
-        return send_error(res, 400, "invalid_input", "Content-Length is not a number");
-      if (declared > max_http_body) {
-        res.set_header("Connection", "close");
-        return send_error(res, 413, "payload_too_large",
-                          "the body is over " + std::to_string(max_http_body) + " bytes");
-      }
-      std::string body;
-      bool too_big = false;
-      bool ok = reader([&](const char* data, std::size_t n) {
-        if (body.size() + n > max_http_body) {
-          too_big = true;
-          return false;
-        }
-        body.append(data, n);
-        return true;
-      });
-      if (too_big || res.status == 413) {
-        res.set_header("Connection", "close");
-        return send_error(res, 413, "payload_too_large",
-                          "the body is over " + std::to_string(max_http_body) + " bytes");
-      }
-      if (!ok)
-        return send_error(res, 400, "invalid_input", "the body could not be read");
-      const_cast<httplib::Request&>(req).body = std::move(body);
-    }
-    dispatch(*a, req, res);
-  };
-  const std::string any = ".*";
-  server.Get(any, fn);
-  server.Options(any, fn);
-  server.Post(any, with_body);
-  server.Put(any, with_body);
-  server.Patch(any, with_body);
-  server.Delete(any, with_body);
+  return [a](http_request& req, http_response& res) { dispatch(*a, req, res); };
 }
 
 } // namespace almanac::tools

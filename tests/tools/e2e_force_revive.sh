@@ -52,9 +52,9 @@ step "plain resume is refused: HTTP 409 naming force; bad force is 400"
 code=$(curl -s -o "$T/http.json" -w '%{http_code}' -X POST "$HTTP/api/jobs/$JOB/resume")
 [[ $code == 409 ]] || fail "expected 409, got $code"
 grep -q force "$T/http.json" || fail "409 body does not mention force: $(cat "$T/http.json")"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d '{"force": "yes"}' "$HTTP/api/jobs/$JOB/resume")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d '{"force": "yes"}' "$HTTP/api/jobs/$JOB/resume")
 [[ $code == 400 ]] || fail "non-boolean force: expected 400, got $code"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -d 'not json' "$HTTP/api/jobs/$JOB/resume")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d 'not json' "$HTTP/api/jobs/$JOB/resume")
 [[ $code == 400 ]] || fail "non-JSON body: expected 400, got $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' "$HTTP/api/jobs/0000000000000bad")
 [[ $code == 404 ]] || fail "unknown job: expected 404, got $code"
@@ -62,7 +62,7 @@ step "GET /metrics reports failed runs and the log writer's fsync time"
 curl -s "$HTTP/metrics" >"$T/metrics.txt"
 grep -Eq '^almanac_runs_total\{outcome="failed"\} [1-9]' "$T/metrics.txt" || fail "no failed runs in /metrics"
 grep -Eq '^almanac_log_write_seconds_total [0-9.e-]+$' "$T/metrics.txt" || fail "no fsync time in /metrics"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -d '{}' "$HTTP/api/jobs/$JOB")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/json' -d '{}' "$HTTP/api/jobs/$JOB")
 [[ $code == 405 ]] || fail "wrong method: expected 405, got $code"
 
 step "force resume revives it"
