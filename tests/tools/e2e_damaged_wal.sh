@@ -13,9 +13,6 @@ REPLAY=$3
 source "$(dirname "$0")/daemon_test_lib.sh" wal
 step() { echo "== $*"; }
 
-  HTTP=http://${BASH_REMATCH[2]}
-}
-
 step "200 acknowledged creates"
 start_daemon --grace 5s
 for i in $(seq 1 200); do

@@ -13,10 +13,6 @@ REPLAY=$3
 source "$(dirname "$0")/daemon_test_lib.sh" e2e
 step() { echo "== $*"; }
 
-  HTTP=http://${BASH_REMATCH[2]}
-  echo "$line"
-}
-
 status_is() { "$ALMANAC" show "$JOB" --json | grep -q "\"status\": \"$1\""; }
 
 step "almanacd refuses a non-loopback admin port without a secret"

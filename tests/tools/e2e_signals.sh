@@ -13,7 +13,6 @@ source "$(dirname "$0")/daemon_test_lib.sh" signals
 step() { echo "== $*"; }
 
 start_quiet_daemon() { start_daemon --no-http --grace 1s "$@"; }
-}
 
 running() { kill -0 "$DAEMON_PID" 2>/dev/null; }
 alive() { [[ -r /proc/$1/status ]] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
