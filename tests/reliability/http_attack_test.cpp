@@ -326,7 +326,9 @@ TEST_CASE("a 200 MiB request line without a newline is refused after the header 
   CHECK((r.status() == 400 || r.status() == 431 || r.bytes.empty()));
   // The server stops reading at its header limit: what got out is what the kernel buffers held.
   CHECK(sent < (32u << 20));
-  CHECK(rss_after < rss_before + (8u << 20));
+  // Buffered whole, the line alone was 200 MiB; read up to the limit, a few buffers (under ASan
+  // its quarantine keeps the freed ones for a while).
+  CHECK(rss_after < rss_before + (32u << 20));
 }
 
 TEST_CASE("300000 header fields are refused with 431 and the connection closed",
