@@ -333,5 +333,29 @@ TEST_CASE("a torn last record that was never acknowledged still opens", "[reliab
   CHECK(report.ok());
 }
 
+TEST_CASE("an acknowledged mark that does not parse refuses the open until it is removed",
+          "[reliability]") {
+  temp_dir tmp;
+  {
+    auto log = store::test::open_log(tmp.data());
+    REQUIRE(log->append(job_id{1}, 0, {create_event(1)}).is_ok());
+  }
+  auto mark = tmp.data() / "ACKNOWLEDGED";
+  REQUIRE(mark_of(tmp.data()) == 1);
+  // Garbage, a torn number, a position whose check does not match, an unknown state.
+  auto text = GENERATE(as<std::string>{}, "\xff\xfe garbage", "almanac acknowledged 12",
+                       "almanac acknowledged 12 99 clean", "almanac acknowledged 1 18446744073709551614 odd");
+  INFO(text);
+  std::ofstream{mark, std::ios::trunc} << text;
+  std::unique_ptr<store::event_log> log;
+  auto st = store::event_log::open(tmp.data(), {}, log);
+  REQUIRE(st.is_corruption());
+  CHECK_THAT(st.message(), Catch::Contains(mark.string())
+                             && Catch::Contains("is not an acknowledged mark: remove it"));
+  std::filesystem::remove(mark);
+  auto reopened = store::test::open_log(tmp.data());
+  CHECK(store::test::read_all_of(*reopened, job_id{1}).size() == 1);
+}
+
 } // namespace
 } // namespace almanac::reliability
