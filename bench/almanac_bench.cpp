@@ -311,10 +311,12 @@ int admin_remote(const std::string& endpoint, std::size_t pairs) {
   std::string out;
   {
     caf::scoped_actor self{sys};
-    // The gate takes (secret, request); the daemon runs without a secret on loopback.
+    // The gate takes (secret, request): the daemon's, from $ALMANAC_SECRET.
+    const char* env = std::getenv("ALMANAC_SECRET");
+    std::string secret = env ? env : "";
     auto ask = [&](auto req) {
       bool ok = false;
-      self->request(*gate, 10s, std::string{}, std::move(req))
+      self->request(*gate, 10s, secret, std::move(req))
         .receive([&](job_state&) { ok = true; },
                  [&](caf::error& err) {
                    std::fprintf(stderr, "refused: %s\n", sys.render(err).c_str());

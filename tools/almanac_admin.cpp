@@ -1,6 +1,7 @@
 #include "tools/almanac_admin.hpp"
 
 #include "tools/admin_client.hpp"
+#include "tools/credentials.hpp"
 #include "tools/endpoint.hpp"
 #include "tools/error_table.hpp"
 #include "tools/job_json.hpp"
@@ -26,8 +27,11 @@ namespace almanac::tools {
 namespace {
 
 struct client_options {
-  std::string connect;
+  // Unset: $ALMANAC_CONNECT, else the daemon of --data, else 127.0.0.1:7317.
+  std::optional<std::string> connect;
   std::string secret;
+  std::optional<std::string> secret_file;
+  std::optional<std::string> data;
   bool json = false;
   std::string request_timeout = "30s";
 };
@@ -49,9 +53,15 @@ private:
   duration timeout_;
 };
 
+// Said after a refused secret: where this one came from, or that none was found. One CLI
+// process talks to one daemon.
+std::string unauthorized_hint;
+
 int refuse(const error& err) {
   // Messages quote what was sent (a name, an id): printable, whoever sent it.
   std::cerr << "almanac: " << printable(err.message) << '\n';
+  if (err.code == errc::unauthorized && !unauthorized_hint.empty())
+    std::cerr << "almanac: " << unauthorized_hint << '\n';
   return exit_code(err.code);
 }
 
@@ -67,13 +77,72 @@ std::string who() {
   return "user:uid" + std::to_string(::getuid());
 }
 
+// The daemon to talk to and the secret to present, or a usage message.
+struct daemon_address {
+  endpoint ep;
+  std::string secret;
+  // Where the secret came from, for the message when the daemon refuses it.
+  std::string secret_source;
+  std::optional<connection_record> record;
+};
+
+// --connect (or $ALMANAC_CONNECT), else --data's record, else the default port. The secret:
+// --secret (or $ALMANAC_SECRET), else --secret-file, else the file the daemon itself reads (named
+// by --data, or by the connection record almanacd left in this user's runtime directory).
+result<daemon_address> resolve_daemon(const client_options& o) {
+  daemon_address out;
+  if (o.data) {
+    out.record = data_dir_connection_record(*o.data);
+    if (!out.record && !o.connect)
+      return fail(errc::invalid_input, "--data " + *o.data
+                                         + ": no almanacd has run on it (no almanacd.endpoint)");
+  }
+  std::string connect = o.connect                  ? *o.connect
+                        : out.record               ? out.record->admin
+                                                   : "127.0.0.1:"
+                                                       + std::to_string(default_admin_port);
+  auto ep = parse_endpoint(connect);
+  if (!ep)
+    return fail(errc::invalid_input, "--connect: " + ep.err().message);
+  out.ep = *ep;
+  if (!out.record)
+    out.record = find_connection_record(out.ep);
+  if (!o.secret.empty()) {
+    out.secret = o.secret;
+    out.secret_source = "--secret";
+    return out;
+  }
+  std::filesystem::path file;
+  if (o.secret_file)
+    file = *o.secret_file;
+  else if (out.record && !out.record->secret_file.empty())
+    file = out.record->secret_file;
+  else if (o.data)
+    file = std::filesystem::path{*o.data} / credentials_dir_name / admin_secret_file;
+  if (file.empty())
+    return out;
+  auto secret = read_credential_file(file);
+  if (!secret)
+    return fail(errc::invalid_input, (o.secret_file ? "--secret-file: " : "")
+                                       + secret.err().message);
+  out.secret = std::move(*secret);
+  out.secret_source = file.string();
+  return out;
+}
+
 // Connects, runs `f` with a client, and disconnects; the actor system (and with it every
 // connection) is gone before this returns, so the process exits promptly.
 template <class F>
 int with_client(const client_options& o, F&& f) {
-  auto ep = parse_endpoint(o.connect);
-  if (!ep)
-    return usage("--connect: " + ep.err().message);
+  auto addr = resolve_daemon(o);
+  if (!addr)
+    return usage(addr.err().message);
+  auto* ep = &addr->ep;
+  unauthorized_hint =
+    addr->secret_source.empty()
+      ? "no admin secret found for " + ep->to_string() + " (no connection record in "
+          + runtime_dir().string() + "): give --data DIR, --secret-file FILE or --secret"
+      : "the secret was read from " + addr->secret_source;
   auto timeout = parse_duration(o.request_timeout);
   if (!timeout || *timeout <= duration::zero())
     return usage("--request-timeout: '" + o.request_timeout + "' is not a positive duration");
@@ -89,7 +158,7 @@ int with_client(const client_options& o, F&& f) {
   }
   int rc = 0;
   {
-    client c{sys, std::move(*gate), o.secret, *timeout};
+    client c{sys, std::move(*gate), addr->secret, *timeout};
     rc = f(c);
   }
   std::cout.flush();
@@ -467,16 +536,47 @@ void add_queries(CLI::App& app, std::shared_ptr<client_options> o) {
   });
 }
 
+// `almanac http-token`: the HTTP API's bearer token, read from the file the daemon uses, so
+// that `curl -H "Authorization: Bearer $(almanac http-token)"` needs no copy of it anywhere.
+void add_http_token(CLI::App& app, const std::shared_ptr<client_options>& o) {
+  auto* cmd = app.add_subcommand(
+    "http-token", "Print the daemon's HTTP bearer token (from the file it reads it from)");
+  cmd->callback([o] {
+    auto addr = resolve_daemon(*o);
+    if (!addr)
+      run_command(usage(addr.err().message));
+    const auto& rec = addr->record;
+    if (!rec)
+      run_command(usage("no almanacd known at " + addr->ep.to_string()
+                        + " (no connection record in " + runtime_dir().string()
+                        + "): give --data DIR"));
+    if (rec->token_file.empty())
+      run_command(usage("almanacd at " + rec->admin + " "
+                        + (rec->http == "off" ? std::string{"serves no HTTP API"}
+                                              : "was given its token directly, not in a file")));
+    auto token = read_credential_file(rec->token_file);
+    if (!token)
+      run_command(refuse(token.err()));
+    std::cout << *token << '\n';
+  });
+}
+
 } // namespace
 
 void add_admin_commands(CLI::App& app) {
   auto o = std::make_shared<client_options>();
-  const char* env = std::getenv("ALMANAC_CONNECT");
-  o->connect = env && *env ? env : "127.0.0.1:" + std::to_string(default_admin_port);
   app.add_option("--connect", o->connect,
-                 "almanacd's admin endpoint HOST:PORT (default $ALMANAC_CONNECT or "
-                 "127.0.0.1:7317)");
-  app.add_option("--secret", o->secret, "The daemon's admin secret")->envname("ALMANAC_SECRET");
+                 "almanacd's admin endpoint HOST:PORT (default: the daemon of --data, else "
+                 "127.0.0.1:7317)")
+    ->envname("ALMANAC_CONNECT");
+  app.add_option("--data", o->data,
+                 "The daemon's data directory: its endpoint and credentials are read from there")
+    ->envname("ALMANAC_DATA");
+  app.add_option("--secret", o->secret,
+                 "The daemon's admin secret (default: read from the file the daemon uses, found "
+                 "through --data or this user's runtime directory)")
+    ->envname("ALMANAC_SECRET");
+  app.add_option("--secret-file", o->secret_file, "Read the admin secret from this file");
   app.add_flag("--json", o->json, "Print JSON objects instead of tables");
   app.add_option("--request-timeout", o->request_timeout,
                  "How long to wait for the daemon's answer (default 30s)");
@@ -488,6 +588,7 @@ void add_admin_commands(CLI::App& app) {
              "resumed");
   add_action(app, o, "run", "Run a job now, outside its schedule", "run started for");
   add_action(app, o, "delete", "Delete a job (its audit trail stays)", "deleted");
+  add_http_token(app, o);
 }
 
 } // namespace almanac::tools

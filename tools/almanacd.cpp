@@ -5,6 +5,7 @@
 // it gracefully, SIGHUP reopens the log file. See docs/TOOLS.md.
 #include "tools/admin_client.hpp"
 #include "tools/admin_gate.hpp"
+#include "tools/credentials.hpp"
 #include "tools/endpoint.hpp"
 #include "tools/error_table.hpp"
 #include "tools/exec_runner.hpp"
@@ -56,6 +57,8 @@ struct daemon_options {
   std::optional<std::string> passivate_after;
   std::optional<std::string> secret;
   std::optional<std::string> token;
+  std::optional<std::string> secret_file;
+  std::optional<std::string> token_file;
   std::optional<bool> demo;
   std::optional<bool> quarantine;
   // Command line only: accepting the loss of a damaged log is a decision for one start.
@@ -70,9 +73,6 @@ struct usage_error {
   std::string message;
 };
 
-// The shortest secret or token accepted.
-constexpr std::size_t min_credential_bytes = 16;
-
 std::string mode_text(mode_t m) {
   char buf[8];
   std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
@@ -80,8 +80,8 @@ std::string mode_text(mode_t m) {
 }
 
 // The config file: a JSON object with the long option names as keys ("data", "admin", "http",
-// "log_level", "log_file", "run_isolation", "grace", "passivate_after", "secret", "token", "demo",
-// "quarantine", "no_http", "workers", "tls_cert", "tls_key").
+// "log_level", "log_file", "run_isolation", "grace", "passivate_after", "secret", "token",
+// "secret_file", "token_file", "demo", "quarantine", "no_http", "workers", "tls_cert", "tls_key").
 void merge_config(daemon_options& o) {
   std::ifstream in{*o.config};
   if (!in)
@@ -116,7 +116,8 @@ void merge_config(daemon_options& o) {
                                                  "log_file", "run_isolation",
                                                  "grace",  "secret", "token",     "demo",
                                                  "quarantine", "no_http", "workers",
-                                                 "passivate_after", "tls_cert", "tls_key"};
+                                                 "passivate_after", "tls_cert", "tls_key",
+                                                 "secret_file", "token_file"};
     if (std::find(std::begin(known), std::end(known), key) == std::end(known))
       throw usage_error{"config " + key + ": unknown setting"};
   }
@@ -130,6 +131,8 @@ void merge_config(daemon_options& o) {
   str("passivate_after", o.passivate_after);
   str("secret", o.secret);
   str("token", o.token);
+  str("secret_file", o.secret_file);
+  str("token_file", o.token_file);
   str("tls_cert", o.tls_cert);
   str("tls_key", o.tls_key);
   flag("demo", o.demo);
@@ -303,6 +306,36 @@ std::uint64_t raise_nofile_limit() {
   return original;
 }
 
+// Fills an empty `secret` (and `token`, when HTTP is served) from DATA/credentials/, generating
+// the files on first use. Throws usage_error naming the file that is unusable.
+// `secret_file` and `token_file` become the files used, for the connection record.
+void generate_missing_credentials(const std::string& data, std::string& secret, std::string& token,
+                                  bool serve_http, std::filesystem::path& secret_file,
+                                  std::filesystem::path& token_file, spdlog::logger& log) {
+  if (!secret.empty() && (!serve_http || !token.empty()))
+    return;
+  auto dir = credentials_dir(data, true);
+  if (!dir)
+    throw usage_error{dir.err().message};
+  auto fill = [&](std::string& slot, std::filesystem::path& file, const char* name,
+                  const char* what) {
+    if (!slot.empty())
+      return;
+    file = std::filesystem::absolute(*dir / name);
+    bool generated = false;
+    auto v = load_or_generate_credential(*dir / name, generated);
+    if (!v)
+      throw usage_error{v.err().message};
+    slot = std::move(*v);
+    if (generated)
+      log.info("generated the {} into {} (the almanac CLI finds it there)", what,
+               (*dir / name).string());
+  };
+  fill(secret, secret_file, admin_secret_file, "admin secret");
+  if (serve_http)
+    fill(token, token_file, http_token_file, "HTTP bearer token");
+}
+
 int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   if (o.config)
     merge_config(o);
@@ -337,13 +370,26 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
                       " bytes, got " + std::to_string(token.size())};
   if (o.tls_cert.has_value() != o.tls_key.has_value())
     throw usage_error{"--tls-cert and --tls-key go together"};
-  // Off loopback, an unauthenticated peer must get nothing: no secret, no start.
-  if (!is_loopback(admin_ep.host) && secret.empty())
-    throw usage_error{"--admin " + admin_ep.host +
-                      " is not a loopback address: it needs --secret (or ALMANAC_SECRET)"};
-  if (serve_http && !is_loopback(http_ep.host) && token.empty())
-    throw usage_error{"--http " + http_ep.host +
-                      " is not a loopback address: it needs --token (or ALMANAC_TOKEN)"};
+  if (!secret.empty() && o.secret_file)
+    throw usage_error{"--secret and --secret-file exclude each other"};
+  if (!token.empty() && o.token_file)
+    throw usage_error{"--token and --token-file exclude each other"};
+  // Read now, so that a bad file is a usage error before anything starts.
+  auto read_file = [](const std::string& file, const char* flag) {
+    auto v = read_credential_file(file);
+    if (!v)
+      throw usage_error{std::string{flag} + ": " + v.err().message};
+    return *v;
+  };
+  std::filesystem::path secret_file, token_file;
+  if (o.secret_file) {
+    secret = read_file(*o.secret_file, "--secret-file");
+    secret_file = std::filesystem::absolute(*o.secret_file);
+  }
+  if (o.token_file) {
+    token = read_file(*o.token_file, "--token-file");
+    token_file = std::filesystem::absolute(*o.token_file);
+  }
 
   std::shared_ptr<reopenable_file_sink> log_file;
   std::shared_ptr<spdlog::sinks::sink> sink;
@@ -388,6 +434,15 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   if (struct stat st {}; ::stat(o.data->c_str(), &st) == 0 && (st.st_mode & 077) != 0)
     log->warn("data directory {} is accessible to others (mode {}): the log holds every job's "
               "targets; consider chmod 700", *o.data, mode_text(st.st_mode));
+  // Loopback is no authentication boundary (every local user reaches 127.0.0.1): what is not
+  // given is generated once into the data directory, where only its owner can read it.
+  try {
+    generate_missing_credentials(*o.data, secret, token, serve_http, secret_file, token_file,
+                                 *log);
+  } catch (const usage_error& e) {
+    log->critical("cannot start on {}: {}", *o.data, e.message);
+    return exit_refused;
+  }
   // Before anything runs again: kill what runs of a crashed daemon left behind, so a fire that is
   // re-run never runs beside its first attempt.
   exec_options xo;
@@ -497,9 +552,14 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
     if (o.tls_cert)
       log->info("the HTTP API port speaks HTTPS only (certificate {})", *o.tls_cert);
   }
-  log->info("listening: admin {}{}, http {}{}", admin_ep.to_string(),
-            secret.empty() ? "" : " (secret required)", http_text,
-            token.empty() ? "" : " (bearer token required)");
+  log->info("listening: admin {} (secret required), http {}{}", admin_ep.to_string(), http_text,
+            serve_http ? " (bearer token required)" : "");
+  connection_record record{admin_ep.to_string(), http_text, o.tls_cert.has_value(),
+                           std::filesystem::absolute(*o.data), static_cast<long>(::getpid()),
+                           secret_file, serve_http ? token_file : std::filesystem::path{}};
+  if (auto written = write_connection_record(record); !written)
+    log->warn("the almanac CLI will not find this daemon by itself ({}): give it --data {}",
+              written.err().message, *o.data);
   std::cout << "ready admin=" << admin_ep.to_string() << " http=" << http_text << std::endl;
 
   int sig = 0;
@@ -523,6 +583,7 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   // grace period bounds the stop anyway.
   if (http)
     http->stop();
+  remove_connection_record(admin_ep.to_string());
   (void) sys.middleman().unpublish(gate, admin_ep.port);
   caf::anon_send_exit(gate, caf::exit_reason::kill);
   auto left = sched->stop(*grace);
@@ -546,10 +607,9 @@ int main(int argc, char** argv) {
   app.add_option("--data", o.data, "Data directory (created 0700 if missing)");
   app.add_option("--admin", o.admin,
                  "Admin endpoint HOST:PORT for the almanac CLI (default 127.0.0.1:7317; port 0 "
-                 "picks one). Off loopback it needs --secret");
+                 "picks one)");
   app.add_option("--http", o.http,
-                 "HTTP API endpoint HOST:PORT (default 127.0.0.1:7318; port 0 picks one). Off "
-                 "loopback it needs --token");
+                 "HTTP API endpoint HOST:PORT (default 127.0.0.1:7318; port 0 picks one)");
   app.add_flag("--no-http", o.no_http, "Do not serve the HTTP API");
   app.add_option("--tls-cert", o.tls_cert,
                  "PEM certificate chain: the HTTP API port speaks HTTPS only (with --tls-key)");
@@ -563,10 +623,16 @@ int main(int argc, char** argv) {
                  "or process-group");
   app.add_option("--grace", o.grace,
                  "On SIGTERM, SIGINT, SIGQUIT, SIGUSR1 or SIGUSR2, wait this long for runs in progress (default 30s)");
-  app.add_option("--secret", o.secret, "Shared secret the admin CLI must present")
+  app.add_option("--secret", o.secret,
+                 "Shared secret the admin CLI must present (default: generated once into "
+                 "DATA/credentials/admin-secret)")
     ->envname("ALMANAC_SECRET");
-  app.add_option("--token", o.token, "Bearer token the HTTP API requires")
+  app.add_option("--secret-file", o.secret_file, "Read the admin secret from this 0600 file");
+  app.add_option("--token", o.token,
+                 "Bearer token the HTTP API requires (default: generated once into "
+                 "DATA/credentials/http-token)")
     ->envname("ALMANAC_TOKEN");
+  app.add_option("--token-file", o.token_file, "Read the HTTP bearer token from this 0600 file");
   app.add_option("--workers", o.workers, "Runs executing at once (default 8)");
   app.add_option("--passivate-after", o.passivate_after,
                  "Stop a job's actor after it is idle this long (default 10s; 0s: never)");

@@ -69,6 +69,7 @@ class Daemon:
         self.start_timeout = start_timeout
         self.proc = None
         self.http = None
+        self.token = ""
 
     def start(self):
         spawn = now_us()
@@ -93,6 +94,9 @@ class Daemon:
         ready = now_us()
         fields = dict(kv.split("=", 1) for kv in line[0].split()[1:])
         self.http = "http://" + fields["http"]
+        # The bearer token almanacd generated into the data directory on its first start.
+        with open(os.path.join(self.data, "credentials", "http-token")) as f:
+            self.token = f.read().strip()
         return spawn, ready
 
     def kill(self):
@@ -146,6 +150,7 @@ class Workload:
         """(status, json) for an answer, or (None, reason) when none came back."""
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.daemon.http + path, data=data, method=method)
+        req.add_header("Authorization", "Bearer " + self.daemon.token)
         if actor:
             req.add_header("X-Almanac-Actor", actor)
         if data is not None:

@@ -70,8 +70,14 @@ def request(port, text, timeout=15.0):
         return None, time.monotonic() - start
 
 
+# The bearer token of a daemon that generates one into its data directory (none for older ones).
+TOKEN = None
+
+
 def http(port, method, path, body=b"", headers=()):
     text = f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n"
+    if TOKEN:
+        text += f"Authorization: Bearer {TOKEN}\r\n"
     for h in headers:
         text += h + "\r\n"
     if body:
@@ -131,6 +137,10 @@ def main():
             line = d.stdout.readline()
             port = int(line.strip().split("http=")[1].rsplit(":", 1)[1])
             pid = d.pid
+            global TOKEN
+            if os.path.exists(f"{tmp}/d/credentials/http-token"):
+                with open(f"{tmp}/d/credentials/http-token") as f:
+                    TOKEN = f.read().strip()
             health = http(port, "GET", "/api/health")
             request(port, health)
             base_rss, base_fds = rss_kib(pid), fds(pid)

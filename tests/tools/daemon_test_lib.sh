@@ -5,6 +5,10 @@
 # of a data directory under $T and removes its run cgroups, and kills the pids listed in $T/*/pids.
 # Usage: source "$(dirname "$0")/daemon_test_lib.sh" NAME   (T is /tmp/almanac-NAME-XXXXXX)
 T=$(mktemp -d "/tmp/almanac-$1-XXXXXX")
+# The connection records almanacd leaves for the CLI go here, not into the user's own directory.
+export XDG_RUNTIME_DIR=$T/runtime
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+unset ALMANAC_SECRET ALMANAC_TOKEN ALMANAC_DATA ALMANAC_CONNECT
 DAEMON_PID=
 cleanup() {
   if [[ -n $DAEMON_PID ]] && kill -0 "$DAEMON_PID" 2>/dev/null; then
@@ -47,7 +51,9 @@ wait_for() {
 
 # start_daemon [ARGS...]: $ALMANACD on $T/data, admin and HTTP on loopback ports the system picks
 # (ARGS may add --no-http), prefixed by the command in DAEMON_WRAPPER (e.g. prlimit) when set;
-# waits for the ready line (in READY_LINE) and sets DAEMON_PID, ALMANAC_CONNECT and HTTP.
+# waits for the ready line (in READY_LINE) and sets DAEMON_PID, ALMANAC_CONNECT, HTTP and TOKEN
+# (the bearer token: ARGS' --token, else the one almanacd generated into the data directory).
+# The almanac CLI finds the admin secret by itself, as an operator's would.
 DAEMON_WRAPPER=()
 start_daemon() {
   : >"$T/daemon.out"
@@ -60,7 +66,19 @@ start_daemon() {
     || fail "bad ready line: $READY_LINE"
   export ALMANAC_CONNECT=${BASH_REMATCH[1]}
   HTTP=http://${BASH_REMATCH[2]}
+  TOKEN=
+  local prev= a
+  for a in "$@"; do
+    [[ $prev == --token ]] && TOKEN=$a
+    prev=$a
+  done
+  if [[ -z $TOKEN && -f $T/data/credentials/http-token ]]; then
+    TOKEN=$(cat "$T/data/credentials/http-token")
+  fi
 }
+
+# api ARGS...: curl -s with the daemon's bearer token.
+api() { curl -s -H "Authorization: Bearer $TOKEN" "$@"; }
 
 # stop_daemon: SIGTERM; almanacd must exit 0.
 stop_daemon() {

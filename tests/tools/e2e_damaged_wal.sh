@@ -16,7 +16,7 @@ step() { echo "== $*"; }
 step "200 acknowledged creates"
 start_daemon --grace 5s
 for i in $(seq 1 200); do
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+  code=$(api -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
     -d "{\"name\": \"wal-$i\", \"schedule\": {\"kind\": \"every\", \"every\": \"1h\"},
          \"target\": {\"kind\": \"exec\", \"argv\": [\"true\"]}}" "$HTTP/api/jobs")
   [[ $code == 201 ]] || fail "create $i: HTTP $code"
@@ -45,7 +45,7 @@ with open(path, "r+b") as f:
     f.seek(offset)
     f.write(bytes([b[0] ^ 0xFF]))
 PY
-before=$(cd "$T/data" && ls | grep -v -e '^almanac.lock$' -e '^almanacd.lock$' -e '^LOG' | sort | xargs sha256sum)
+before=$(cd "$T/data" && find . -type f ! -name almanac.lock ! -name almanacd.lock ! -name 'LOG*' | sort | xargs sha256sum)
 
 step "almanacd refuses to start, names the file and what to run, changes nothing"
 rc=0
@@ -54,7 +54,7 @@ rc=0
 grep -q "$(basename "$wal")" "$T/refused.err" || fail "the refusal does not name $wal: $(cat "$T/refused.err")"
 grep -q -- "--salvage" "$T/refused.err" || fail "the refusal does not mention --salvage"
 grep -q "almanac-replay --data $T/data verify" "$T/refused.err" || fail "the refusal does not say what to run"
-after=$(cd "$T/data" && ls | grep -v -e '^almanac.lock$' -e '^almanacd.lock$' -e '^LOG' | sort | xargs sha256sum)
+after=$(cd "$T/data" && find . -type f ! -name almanac.lock ! -name almanacd.lock ! -name 'LOG*' | sort | xargs sha256sum)
 [[ $before == "$after" ]] || fail "the refused start changed the data directory: $(diff <(echo "$before") <(echo "$after"))"
 grep critical "$T/refused.err" | head -3
 
@@ -74,7 +74,7 @@ wait_for shown_in_audit || fail "the audit trail does not show the salvage"
 jobs=$("$ALMANAC" jobs --json | grep -c '"name": "wal-' || true)
 echo "jobs kept: $jobs of 200"
 ((jobs < 200)) || fail "a flipped byte at 10 % lost nothing?"
-code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+code=$(api -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
   -d '{"name": "after-salvage", "schedule": {"kind": "every", "every": "1h"},
        "target": {"kind": "exec", "argv": ["true"]}}' "$HTTP/api/jobs")
 [[ $code == 201 ]] || fail "create after the salvage: HTTP $code"

@@ -64,7 +64,7 @@ done
   || fail "a run was counted as the job's failure: $(grep '"type":"RunFailed"' "$T/events.jsonl" | head -1)"
 
 step "the metrics and the run history tell the daemon's failures"
-curl -s "$HTTP/metrics" >"$T/metrics.txt"
+api "$HTTP/metrics" >"$T/metrics.txt"
 grep -Eq '^almanac_infra_failures_total [1-9][0-9]*$' "$T/metrics.txt" \
   || fail "no infra failures in /metrics: $(grep infra "$T/metrics.txt")"
 grep -E '^almanac_infra_(failures|retries)_total ' "$T/metrics.txt"
@@ -73,7 +73,7 @@ grep -Eq '^almanac_jobs\{status="failed"\} 0$' "$T/metrics.txt" || fail "/metric
   || fail "the run history does not name the daemon's resource"
 
 step "runs succeed again"
-successes() { curl -s "$HTTP/metrics" | sed -n 's/^almanac_runs_total{outcome="succeeded"} //p'; }
+successes() { api "$HTTP/metrics" | sed -n 's/^almanac_runs_total{outcome="succeeded"} //p'; }
 before=$(successes)
 more_successes() { (($(successes) >= before + 4)); }
 wait_for more_successes || fail "the jobs do not run again: $before successes, then $(successes)"
