@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -309,6 +310,17 @@ result<void> write_connection_record(const connection_record& r) {
     return std::move(ok).err();
   if (auto placed = write_private_file(dir / record_name(r.admin), text, false); !placed)
     return std::move(placed).err();
+  // Records of daemons that died without a clean stop (kill -9, a crash) would pile up.
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator{dir, ec}) {
+    auto name = entry.path().filename().string();
+    if (name.rfind("admin-", 0) != 0 || entry.path().extension() != ".json")
+      continue;
+    if (auto old = read_record(entry.path());
+        old && old->pid > 0 && old->pid != r.pid && ::kill(static_cast<pid_t>(old->pid), 0) != 0
+        && errno == ESRCH)
+      ::unlink(entry.path().c_str());
+  }
   return {};
 }
 

@@ -77,7 +77,11 @@ class Daemon:
         self.proc = subprocess.Popen(
             [self.binary, "--data", self.data, "--admin", "127.0.0.1:0", "--http", "127.0.0.1:0",
              "--grace", "10s"] + self.extra_args,
-            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+            stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
+            # Its connection records stay in the work directory, not in the user's.
+            env=dict(os.environ,
+                     XDG_RUNTIME_DIR=os.path.join(os.path.dirname(os.path.abspath(self.data)),
+                                                  "runtime")))
         err.close()
         line = [None]
 
