@@ -1,6 +1,6 @@
 #include "actors/history.hpp"
 
-#include "schedule/time_text.hpp"
+#include <almanac/time.hpp>
 
 #include <nlohmann/json.hpp>
 

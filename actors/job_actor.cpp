@@ -2,9 +2,9 @@
 
 #include "events/decide.hpp"
 #include "events/evolve.hpp"
-#include "schedule/time_text.hpp"
 
 #include <almanac/caf_error.hpp>
+#include <almanac/time.hpp>
 
 #include <caf/all.hpp>
 

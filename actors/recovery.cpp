@@ -1,6 +1,6 @@
 #include "actors/recovery.hpp"
 
-#include "schedule/time_text.hpp"
+#include <almanac/time.hpp>
 
 #include <chrono>
 

@@ -2,9 +2,9 @@
 
 #include "actors/job_actor.hpp"
 #include "actors/timer_queue.hpp"
-#include "schedule/time_text.hpp"
 
 #include <almanac/caf_error.hpp>
+#include <almanac/time.hpp>
 
 #include <caf/all.hpp>
 

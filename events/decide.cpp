@@ -3,7 +3,7 @@
 #include "events/decide.hpp"
 #include "events/evolve.hpp"
 
-#include "schedule/time_text.hpp"
+#include <almanac/time.hpp>
 
 #include <algorithm>
 #include <limits>

@@ -1,6 +1,6 @@
 #include "events/job_state.hpp"
 
-#include "schedule/time_text.hpp"
+#include <almanac/time.hpp>
 
 namespace almanac {
 

@@ -4,8 +4,7 @@
 // Build: link almanac::almanac. Run: ./embedded_scheduler [DATA_DIR]
 #include <almanac/almanac.hpp>
 #include <almanac/caf_error.hpp>
-
-#include "schedule/time_text.hpp"
+#include <almanac/time.hpp>
 
 #include <caf/all.hpp>
 

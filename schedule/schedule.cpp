@@ -1,8 +1,9 @@
 #include "schedule/schedule.hpp"
 
 #include "schedule/cron.hpp"
-#include "schedule/time_text.hpp"
 #include "schedule/zone.hpp"
+
+#include <almanac/time.hpp>
 
 #include <mutex>
 #include <string>

@@ -1,4 +1,4 @@
-#include "schedule/time_text.hpp"
+#include <almanac/time.hpp>
 
 #include <cctz/civil_time.h>
 #include <cctz/time_zone.h>

@@ -7,10 +7,10 @@
 #include "tools/job_json.hpp"
 
 #include "events/text.hpp"
-#include "schedule/time_text.hpp"
 
 #include <almanac/admin.hpp>
 #include <almanac/almanac.hpp>
+#include <almanac/time.hpp>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>

@@ -1,7 +1,8 @@
 #include "tools/almanac_next.hpp"
 
 #include "schedule/schedule.hpp"
-#include "schedule/time_text.hpp"
+
+#include <almanac/time.hpp>
 
 #include <charconv>
 #include <chrono>

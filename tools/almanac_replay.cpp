@@ -9,8 +9,9 @@
 
 #include "actors/history.hpp"
 #include "events/evolve.hpp"
-#include "schedule/time_text.hpp"
 #include "store/event_log.hpp"
+
+#include <almanac/time.hpp>
 
 #include <CLI/CLI.hpp>
 

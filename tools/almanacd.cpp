@@ -13,9 +13,8 @@
 #include "tools/job_json.hpp"
 #include "tools/run_isolation.hpp"
 
-#include "schedule/time_text.hpp"
-
 #include <almanac/almanac.hpp>
+#include <almanac/time.hpp>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>

@@ -2,7 +2,7 @@
 
 #include "tools/run_isolation.hpp"
 
-#include "schedule/time_text.hpp"
+#include <almanac/time.hpp>
 
 #include <cerrno>
 #include <csignal>

@@ -6,9 +6,9 @@
 #include "tools/job_json.hpp"
 
 #include "actors/metrics.hpp"
-#include "schedule/time_text.hpp"
 
 #include <almanac/admin_actor.hpp>
+#include <almanac/time.hpp>
 
 #include <caf/all.hpp>
 

@@ -3,9 +3,9 @@
 #include "actors/history.hpp"
 #include "events/event.hpp"
 #include "events/job_state.hpp"
-#include "schedule/time_text.hpp"
 
 #include <almanac/admin.hpp>
+#include <almanac/time.hpp>
 
 #include <algorithm>
 #include <initializer_list>

@@ -1,7 +1,7 @@
 // The JSON form of Almanac's objects at the edge: the HTTP API, `almanac --json` and
 // `almanac-replay` all speak through this one codec, so a job, an event or an audit entry looks
 // the same whichever tool printed it. Instants are ISO-8601 UTC strings (or null), durations are
-// strings like "90s" (schedule/time_text.hpp), statuses and policies are their stable names.
+// strings like "90s" (<almanac/time.hpp>), statuses and policies are their stable names.
 //
 // Parsing is strict: an unknown field, a wrong type or a malformed value is an
 // errc::invalid_input (or invalid_schedule / unknown_zone) whose message names the field

@@ -1,6 +1,6 @@
 #include "store/detail/wal_guard.hpp"
 
-#include "schedule/time_text.hpp"
+#include <almanac/time.hpp>
 
 #include <cerrno>
 #include <charconv>

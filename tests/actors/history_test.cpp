@@ -2,7 +2,8 @@
 #include "actors/history.hpp"
 #include "events/decide.hpp"
 #include "events/evolve.hpp"
-#include "schedule/time_text.hpp"
+
+#include <almanac/time.hpp>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>

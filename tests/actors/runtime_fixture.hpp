@@ -5,8 +5,8 @@
 
 #include <almanac/almanac.hpp>
 #include <almanac/caf_error.hpp>
+#include <almanac/time.hpp>
 
-#include "schedule/time_text.hpp"
 #include "tests/common/temp_dir.hpp"
 #include "actors/projector.hpp"
 #include "store/event_log.hpp"
@@ -30,7 +30,6 @@ inline instant at(std::string_view iso) {
   REQUIRE(r.ok());
   return *r;
 }
-
 
 inline caf::actor_system_config& config_with_types(caf::actor_system_config& cfg) {
   add_message_types(cfg);

@@ -1,5 +1,6 @@
 #include "actors/timer_queue.hpp"
-#include "schedule/time_text.hpp"
+
+#include <almanac/time.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -4,7 +4,8 @@
 
 #include "events/decide.hpp"
 #include "events/evolve.hpp"
-#include "schedule/time_text.hpp"
+
+#include <almanac/time.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -9,8 +9,8 @@
 
 #include <almanac/almanac.hpp>
 #include <almanac/caf_error.hpp>
+#include <almanac/time.hpp>
 
-#include "schedule/time_text.hpp"
 #include "store/detail/keys.hpp"
 #include "store/event_log.hpp"
 

@@ -3,7 +3,8 @@
 #pragma once
 
 #include "schedule/schedule.hpp"
-#include "schedule/time_text.hpp"
+
+#include <almanac/time.hpp>
 
 #include <catch2/catch.hpp>
 

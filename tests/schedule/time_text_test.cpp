@@ -1,5 +1,5 @@
 // Instants and durations as text: the CLI and JSON edge.
-#include "schedule/time_text.hpp"
+#include <almanac/time.hpp>
 
 #include <catch2/catch.hpp>
 

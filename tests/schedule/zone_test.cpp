@@ -1,6 +1,7 @@
 // Zones: loading by IANA name, and the three outcomes of a wall-clock time.
-#include "schedule/time_text.hpp"
 #include "schedule/zone.hpp"
+
+#include <almanac/time.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -2,9 +2,9 @@
 
 #include "actors/history.hpp"
 #include "events/evolve.hpp"
-#include "schedule/time_text.hpp"
 
 #include <almanac/admin.hpp>
+#include <almanac/time.hpp>
 
 #include <catch2/catch.hpp>
 
