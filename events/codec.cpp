@@ -13,6 +13,7 @@
 #include <cereal/types/vector.hpp>
 
 #include <array>
+#include <utility>
 #include <sstream>
 #include <streambuf>
 
@@ -332,24 +333,51 @@ struct tag_entry {
   std::string_view name;
 };
 
-// Index i holds the alternative i of event_body. Tags and names are the disk format.
-constexpr std::array<tag_entry, std::variant_size_v<event_body>> tags{{
-  {1, "JobCreated"},
-  {2, "JobUpdated"},
-  {3, "JobPaused"},
-  {4, "JobResumed"},
-  {5, "JobRevived"},
-  {6, "RunStarted"},
-  {7, "RunSucceeded"},
-  {8, "RunFailed"},
-  {9, "RunSkipped"},
-  {10, "RunQueued"},
-  {11, "RunAbandoned"},
-  {12, "JobFailed"},
-  {13, "JobCompleted"},
-  {14, "JobDeleted"},
-  {15, "LogSalvaged"},
-}};
+// Each event type's tag and name, bound to the type itself: reordering event_body's alternatives
+// changes nothing on disk. Tags and names are the disk format.
+template <class T>
+struct tag_of;
+#define ALMANAC_EVENT_TAG(type, number, text)                                                     \
+  template <>                                                                                     \
+  struct tag_of<type> {                                                                           \
+    static constexpr tag_entry value{number, text};                                               \
+  }
+ALMANAC_EVENT_TAG(job_created, 1, "JobCreated");
+ALMANAC_EVENT_TAG(job_updated, 2, "JobUpdated");
+ALMANAC_EVENT_TAG(job_paused, 3, "JobPaused");
+ALMANAC_EVENT_TAG(job_resumed, 4, "JobResumed");
+ALMANAC_EVENT_TAG(job_revived, 5, "JobRevived");
+ALMANAC_EVENT_TAG(run_started, 6, "RunStarted");
+ALMANAC_EVENT_TAG(run_succeeded, 7, "RunSucceeded");
+ALMANAC_EVENT_TAG(run_failed, 8, "RunFailed");
+ALMANAC_EVENT_TAG(run_skipped, 9, "RunSkipped");
+ALMANAC_EVENT_TAG(run_queued, 10, "RunQueued");
+ALMANAC_EVENT_TAG(run_abandoned, 11, "RunAbandoned");
+ALMANAC_EVENT_TAG(job_failed, 12, "JobFailed");
+ALMANAC_EVENT_TAG(job_completed, 13, "JobCompleted");
+ALMANAC_EVENT_TAG(job_deleted, 14, "JobDeleted");
+ALMANAC_EVENT_TAG(log_salvaged, 15, "LogSalvaged");
+#undef ALMANAC_EVENT_TAG
+
+template <std::size_t... I>
+constexpr std::array<tag_entry, sizeof...(I)> make_tags(std::index_sequence<I...>) {
+  return {tag_of<std::variant_alternative_t<I, event_body>>::value...};
+}
+
+// Index i holds the tag of event_body's alternative i (an alternative without a tag_of does not
+// compile).
+constexpr auto tags = make_tags(std::make_index_sequence<std::variant_size_v<event_body>>{});
+
+constexpr bool tags_unique() {
+  for (std::size_t i = 0; i < tags.size(); ++i)
+    for (std::size_t j = i + 1; j < tags.size(); ++j)
+      if (tags[i].tag == tags[j].tag || tags[i].name == tags[j].name)
+        return false;
+  return true;
+}
+static_assert(tags_unique(), "two event types share a tag or a name");
+static_assert(tag_of<job_created>::value.tag == 1 && tag_of<log_salvaged>::value.tag == 15,
+              "the tags are the disk format: never renumber one");
 
 // Reads a string_view in place, so decoding copies no input.
 struct view_buf : std::streambuf {

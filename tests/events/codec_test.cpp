@@ -2,6 +2,10 @@
 #include "events/codec.hpp"
 #include "job_fixture.hpp"
 
+#include <set>
+#include <utility>
+#include <vector>
+
 using namespace almanac;
 using namespace almanac::test;
 
@@ -77,6 +81,29 @@ TEST_CASE("event names are the stable names written in the codec", "[events]") {
   CHECK(event_tag(job_deleted{}) == 14);
   CHECK(event_tag(log_salvaged{}) == 15);
   CHECK(event_name(log_salvaged{}) == "LogSalvaged");
+}
+
+TEST_CASE("every event type has its own written-down tag and name", "[events]") {
+  // The table of the disk format, independent of event_body's order: a test that fails when a
+  // tag or a name is changed, or an alternative loses its tag.
+  const std::vector<std::pair<event_body, std::pair<std::uint16_t, std::string_view>>> table{
+    {job_created{}, {1, "JobCreated"}},     {job_updated{}, {2, "JobUpdated"}},
+    {job_paused{}, {3, "JobPaused"}},       {job_resumed{}, {4, "JobResumed"}},
+    {job_revived{}, {5, "JobRevived"}},     {run_started{}, {6, "RunStarted"}},
+    {run_succeeded{}, {7, "RunSucceeded"}}, {run_failed{}, {8, "RunFailed"}},
+    {run_skipped{}, {9, "RunSkipped"}},     {run_queued{}, {10, "RunQueued"}},
+    {run_abandoned{}, {11, "RunAbandoned"}}, {job_failed{}, {12, "JobFailed"}},
+    {job_completed{}, {13, "JobCompleted"}}, {job_deleted{}, {14, "JobDeleted"}},
+    {log_salvaged{}, {15, "LogSalvaged"}}};
+  CHECK(table.size() == std::variant_size_v<event_body>);
+  std::set<std::size_t> alternatives;
+  for (const auto& [body, expected] : table) {
+    alternatives.insert(body.index());
+    CHECK(event_tag(body) == expected.first);
+    CHECK(event_name(body) == expected.second);
+    CHECK(event_name_of_tag(expected.first) == expected.second);
+  }
+  CHECK(alternatives.size() == std::variant_size_v<event_body>);
 }
 
 TEST_CASE("decoding an unknown type tag names the job and sequence", "[events]") {
