@@ -3,12 +3,15 @@
 #include "tools/almanac_admin.hpp"
 #include "tools/almanac_next.hpp"
 
+#include <almanac/version.hpp>
+
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 
 int main(int argc, char** argv) {
   CLI::App app{"almanac: command-line client of the Almanac job scheduler"};
+  app.set_version_flag("--version", std::string{"almanac "} + almanac::version);
   app.require_subcommand(1);
   almanac::tools::add_admin_commands(app);
   almanac::tools::add_next_command(app);

@@ -12,6 +12,7 @@
 #include "store/event_log.hpp"
 
 #include <almanac/time.hpp>
+#include <almanac/version.hpp>
 
 #include <CLI/CLI.hpp>
 
@@ -626,6 +627,7 @@ int run_export(const common_options& c) {
 
 int main(int argc, char** argv) {
   CLI::App app{"almanac-replay: read an Almanac data directory's event log (live or stopped)"};
+  app.set_version_flag("--version", std::string{"almanac-replay "} + almanac::version);
   app.require_subcommand(1);
   common_options c;
   app.add_option("--data", c.data, "The data directory")->required();

@@ -15,6 +15,7 @@
 
 #include <almanac/almanac.hpp>
 #include <almanac/time.hpp>
+#include <almanac/version.hpp>
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
@@ -419,7 +420,7 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   cfg.load<caf::io::middleman>();
   caf::actor_system sys{cfg};
 
-  log->info("almanacd {} starting: pid {}, data {}", "0.1.0", ::getpid(), *o.data);
+  log->info("almanacd {} starting: pid {}, data {}", almanac::version, ::getpid(), *o.data);
   if (o.salvage)
     log->warn("--salvage: a damaged write-ahead log will be accepted; what cannot be read back is "
               "lost and recorded as such");
@@ -602,6 +603,7 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
 
 int main(int argc, char** argv) {
   CLI::App app{"almanacd: the Almanac job scheduler daemon"};
+  app.set_version_flag("--version", std::string{"almanacd "} + almanac::version);
   daemon_options o;
   app.add_option("--data", o.data, "Data directory (created 0700 if missing)");
   app.add_option("--admin", o.admin,
