@@ -133,6 +133,13 @@ TEST_CASE("day-of-month and day-of-week both restricted match either", "[schedul
         == strings{"2026-03-06T00:00:00Z", "2026-03-13T00:00:00Z", "2026-03-20T00:00:00Z"});
 }
 
+TEST_CASE("a step written with a star restricts its day field unlike Debian cron", "[schedule]") {
+  // docs/SCHEDULE_RULES.md's worked case: odd days, or any Monday (Vixie cron would AND them).
+  CHECK(cron_fires("0 0 */2 * 1", "UTC", "2026-06-01T00:00:00Z", 5)
+        == strings{"2026-06-03T00:00:00Z", "2026-06-05T00:00:00Z", "2026-06-07T00:00:00Z",
+                   "2026-06-08T00:00:00Z", "2026-06-09T00:00:00Z"});
+}
+
 TEST_CASE("last day and last weekday of month", "[schedule]") {
   CHECK(cron_fires("0 12 L * *", "UTC", "2026-01-31T12:00:00Z", 3)
         == strings{"2026-02-28T12:00:00Z", "2026-03-31T12:00:00Z", "2026-04-30T12:00:00Z"});
