@@ -12,8 +12,8 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <cstdio>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <random>

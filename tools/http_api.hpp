@@ -17,8 +17,8 @@
 //   GET    /api/health                          health report
 //   GET    /metrics                             Prometheus text
 // Lists are pages (admin.hpp): limit 1-1000, default 100; next_cursor, absent on the last page,
-// is the cursor of the next. Errors answer {"error": errc name, "message": text}. An `X-Almanac-Actor` header names who
-// acts (recorded as "http:NAME"; default "http").
+// is the cursor of the next. Errors answer {"error": errc name, "message": text}. An
+// `X-Almanac-Actor` header names who acts (recorded as "http:NAME"; default "http").
 #pragma once
 
 #include "tools/http_server.hpp"

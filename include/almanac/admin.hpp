@@ -81,15 +81,15 @@ struct get_request {
 
 // -- pages ------------------------------------------------------------------------------------
 //
-// Every list comes in pages (the new fields have `{}` initialisers so that requests written
-// without them still compile cleanly). A request's `limit` is the page size: 0 asks for default_page_size,
-// one above max_page_size is refused (invalid_input) and nothing is read. A reply's `next_cursor`
-// is empty on the last page; otherwise passing it as the next request's `cursor` (with the same
-// filters) continues right after the last item returned. A cursor names a position (a job id, a
-// log position, a run id), not an offset, so items created or deleted between pages shift
-// nothing: each item that exists throughout the walk is returned exactly once. A cursor is
-// opaque text; one that does not parse, or that belongs to another kind of list, is refused
-// (invalid_input).
+// Every list comes in pages. A request's `limit` is the page size: 0 asks for
+// default_page_size, one above max_page_size is refused (invalid_input) and nothing is read. A
+// reply's `next_cursor` is empty on the last page; otherwise passing it as the next request's
+// `cursor` (with the same filters) continues right after the last item returned. A cursor names
+// a position (a job id, a log position, a run id), not an offset, so items created or deleted
+// between pages shift nothing: each item that exists throughout the walk is returned exactly
+// once. A cursor is opaque text; one that does not parse, or that belongs to another kind of
+// list, is refused (invalid_input). The cursor fields have `{}` initialisers so that requests
+// written without them still compile cleanly under -Wextra.
 
 // The page size when a request's limit is 0.
 inline constexpr std::uint32_t default_page_size = 100;

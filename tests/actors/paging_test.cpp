@@ -41,7 +41,8 @@ std::vector<job_state> walk_jobs(runtime_fixture& f, list_request req, Between b
 
 } // namespace
 
-TEST_CASE("a walk over job pages returns each job that exists throughout exactly once while others come and go",
+TEST_CASE("a walk over job pages returns each job that exists throughout exactly once "
+          "while others come and go",
           "[actors]") {
   runtime_fixture f;
   std::vector<job_state> original;
@@ -109,11 +110,12 @@ TEST_CASE("job pages keep their filters and the last page has no cursor", "[acto
   for (int i = 0; i < 30; ++i)
     REQUIRE(create_with(f, (i % 3 == 0 ? "red-" : "blue-") + std::to_string(i)).ok());
   REQUIRE(f.ask<job_state>(pause_request{"red-3", "user:alice", ""}).ok());
+  auto none = [](std::size_t, const std::vector<job_state>&) {};
   std::size_t pages = 0;
-  auto red = walk_jobs(f, list_request{"", "RED", 4, ""}, [](std::size_t, const std::vector<job_state>&) {}, pages);
+  auto red = walk_jobs(f, list_request{"", "RED", 4, ""}, none, pages);
   CHECK(red.size() == 10);
   CHECK(pages == 3);
-  auto active_red = walk_jobs(f, list_request{"active", "red", 3, ""}, [](std::size_t, const std::vector<job_state>&) {}, pages);
+  auto active_red = walk_jobs(f, list_request{"active", "red", 3, ""}, none, pages);
   CHECK(active_red.size() == 9);
   // Exactly one page worth: no cursor, since nothing follows.
   auto exact = f.ask<job_list>(list_request{"", "red", 10, ""});
@@ -147,7 +149,8 @@ TEST_CASE("a page of large jobs ends at the page byte bound and the cursor goes 
   CHECK(bytes < max_page_bytes + 32 * 1024);
   CHECK_FALSE(first->next_cursor.empty());
   std::size_t pages = 0;
-  auto all = walk_jobs(f, list_request{"", "", max_page_size, ""}, [](std::size_t, const std::vector<job_state>&) {}, pages);
+  auto none = [](std::size_t, const std::vector<job_state>&) {};
+  auto all = walk_jobs(f, list_request{"", "", max_page_size, ""}, none, pages);
   CHECK(all.size() == 80);
   CHECK(pages == 3);
 }
@@ -161,9 +164,10 @@ TEST_CASE("a bad cursor or a limit over the largest page is refused and reads no
   auto jobs_cursor = [&](std::string c) {
     return f.ask<job_list>(list_request{"", "", 10, std::move(c)});
   };
-  for (std::string bad : std::vector<std::string>{"zzz", "j", "j00000000000000001", "J0000000000000001",
-                          "j000000000000000G", "j000000000000000A", "a0000000000000001",
-                          std::string(5000, 'j')}) {
+  const std::vector<std::string> bad_cursors{
+    "zzz",  "j", "j00000000000000001", "J0000000000000001", "j000000000000000G",
+    "j000000000000000A", "a0000000000000001", std::string(5000, 'j')};
+  for (const auto& bad : bad_cursors) {
     INFO("cursor " << bad.substr(0, 20));
     auto r = jobs_cursor(bad);
     REQUIRE_FALSE(r.ok());

@@ -15,6 +15,8 @@ ALMANAC=$2
 PART=$3
 source "$(dirname "$0")/daemon_test_lib.sh" sizes
 CLIENT=(python3 "$(dirname "$0")/sizes_client.py")
+# count KEY: the length of the array KEY of the JSON object on stdin.
+count() { python3 -c 'import json,sys; print(len(json.load(sys.stdin)[sys.argv[1]]))' "$1"; }
 TOKEN=sizes-test-token-0123456789
 step() { echo "== $*"; }
 client() { "${CLIENT[@]}" "$HTTP" "$TOKEN" "$DAEMON_PID" "$@"; }
@@ -32,11 +34,11 @@ if [[ $PART == attack ]]; then
   live=$(curl -sf -H "Authorization: Bearer $TOKEN" "$HTTP/api/health" \
     | python3 -c 'import json,sys; h=json.load(sys.stdin); print(h["jobs"]["active"])' 2>/dev/null \
     || true)
-  all=$("$ALMANAC" jobs --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))')
+  all=$("$ALMANAC" jobs --json | count jobs)
   [[ -z $live || $all == "$live" ]] || fail "almanac jobs listed $all of $live jobs"
   ((all > 1900)) || fail "almanac jobs listed only $all jobs"
   page=$("$ALMANAC" jobs --limit 7 --json)
-  n=$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))' <<<"$page")
+  n=$(count jobs <<<"$page")
   [[ $n == 7 ]] || fail "almanac jobs --limit 7 listed $n"
   cursor=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["next_cursor"])' <<<"$page")
   next=$("$ALMANAC" jobs --limit 7 --cursor "$cursor" --json)
@@ -45,8 +47,9 @@ import json, sys
 a, b = (json.loads(x)["jobs"] for x in sys.argv[1:3])
 assert len(b) == 7 and a[-1]["id"] < b[0]["id"], (a[-1]["id"], b[0]["id"])
 EOF
-  rest=$("$ALMANAC" jobs --limit 1000 --cursor "$cursor" --all --json \
-    | python3 -c 'import json,sys; d=json.load(sys.stdin); assert "next_cursor" not in d; print(len(d["jobs"]))')
+  "$ALMANAC" jobs --limit 1000 --cursor "$cursor" --all --json >"$T/rest.json"
+  rest=$(count jobs <"$T/rest.json")
+  grep -q next_cursor "$T/rest.json" && fail "--all printed a next_cursor"
   [[ $((rest + 7)) == "$all" ]] || fail "--cursor with --all listed $rest after the first 7 of $all"
   "$ALMANAC" jobs --limit 3 >"$T/table" 2>"$T/hint"
   grep -q -- '--cursor j' "$T/hint" || fail "no hint where the next page starts: $(cat "$T/hint")"
@@ -57,7 +60,7 @@ EOF
   rc=0
   "$ALMANAC" audit --limit 1001 2>"$T/bad" || rc=$?
   [[ $rc == 2 ]] || fail "--limit 1001: expected exit 2, got $rc"
-  n=$("$ALMANAC" audit --all --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["entries"]))')
+  n=$("$ALMANAC" audit --all --json | count entries)
   ((n > 2000)) || fail "audit --all listed $n entries"
   stop_daemon
 elif [[ $PART == cap ]]; then
@@ -84,7 +87,7 @@ elif [[ $PART == cap ]]; then
 
   step "a log of 40 jobs recovers under --max-jobs 10 and refuses only creates"
   start_daemon --token "$TOKEN" --max-jobs 10
-  n=$("$ALMANAC" jobs --limit 7 --all --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))')
+  n=$("$ALMANAC" jobs --limit 7 --all --json | count jobs)
   [[ $n == 40 ]] || fail "recovered $n of 40 jobs"
   "$ALMANAC" pause capped-3 >/dev/null || fail "a recovered job over the cap takes commands"
   client cap 10 || fail "the lower cap"
