@@ -5,8 +5,8 @@
 #           of 150 with creates and deletes between pages lists each job that lived throughout
 #           exactly once; bad cursors and limits are 400; the CLI pages (--limit, --cursor, --all).
 #   cap:    --max-jobs 40: the 41st create is 507 limit_exceeded (CLI exit 1), a delete frees
-#           room; a restart with --max-jobs 10 recovers all 40 and refuses only creates;
-#           --max-jobs 0 is a usage error.
+#           room; a restart with a config max_jobs of 10 recovers all 40 and refuses only creates;
+#           --max-jobs 0 (and a config max_jobs of 0, -5 or a string) is a usage error.
 # Usage: e2e_sizes.sh ALMANACD ALMANAC attack|cap
 set -euo pipefail
 
@@ -70,6 +70,14 @@ elif [[ $PART == cap ]]; then
     2>"$T/zero.err" || rc=$?
   [[ $rc == 2 ]] || fail "--max-jobs 0: expected exit 2, got $rc"
   grep -q "max-jobs" "$T/zero.err" || fail "no clear message: $(cat "$T/zero.err")"
+  for bad in 0 '"many"' -5; do
+    echo "{\"max_jobs\": $bad}" >"$T/config.json"
+    rc=0
+    "$ALMANACD" --data "$T/zero" --config "$T/config.json" --admin 127.0.0.1:0 \
+      --http 127.0.0.1:0 2>"$T/zero.err" || rc=$?
+    [[ $rc == 2 ]] || fail "config max_jobs $bad: expected exit 2, got $rc"
+    grep -q "max" "$T/zero.err" || fail "no clear message: $(cat "$T/zero.err")"
+  done
 
   step "the 41st create is refused at --max-jobs 40"
   start_daemon --token "$TOKEN" --max-jobs 40
@@ -85,8 +93,9 @@ elif [[ $PART == cap ]]; then
   client cap 40 || fail "the cap after one delete and one create"
   stop_daemon
 
-  step "a log of 40 jobs recovers under --max-jobs 10 and refuses only creates"
-  start_daemon --token "$TOKEN" --max-jobs 10
+  step "a log of 40 jobs recovers under a config max_jobs of 10 and refuses only creates"
+  echo '{"max_jobs": 10}' >"$T/cap.json"
+  start_daemon --token "$TOKEN" --config "$T/cap.json"
   n=$("$ALMANAC" jobs --limit 7 --all --json | count jobs)
   [[ $n == 40 ]] || fail "recovered $n of 40 jobs"
   "$ALMANAC" pause capped-3 >/dev/null || fail "a recovered job over the cap takes commands"
