@@ -282,11 +282,14 @@ store::status read_audit(const store::event_log& log, std::optional<job_id> job,
 }
 
 store::status read_runs(const store::event_log& log, job_id job, std::size_t limit,
-                        std::vector<run_record>& out) {
+                        std::vector<run_record>& out, std::uint64_t before) {
+  if (before == 1)
+    return store::status{};
   store::projection_scan scan;
   scan.direction = store::scan_direction::backward;
   scan.limit = limit;
   scan.prefix = be_key(job.value);
+  scan.from = before ? be_key(job.value, before - 1) : std::string{};
   std::vector<store::projection_row> rows;
   auto st = log.scan_projection(runs_projection, scan, rows);
   if (!st.ok())

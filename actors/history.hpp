@@ -92,12 +92,12 @@ private:
   std::unordered_map<job_id, std::vector<run_record>> open_runs_;
 };
 
-// Reading the stored projections: newest first, at most `limit`, positions below `before` (0: no
-// bound). An unknown job gives an empty list.
+// Reading the stored projections: newest first, at most `limit`, positions (audit) or run ids
+// (runs) below `before` (0: no bound). An unknown job gives an empty list.
 store::status read_audit(const store::event_log& log, std::optional<job_id> job, std::size_t limit,
                          std::uint64_t before, std::vector<audit_entry>& out);
 store::status read_runs(const store::event_log& log, job_id job, std::size_t limit,
-                        std::vector<run_record>& out);
+                        std::vector<run_record>& out, std::uint64_t before = 0);
 
 // Big-endian key helpers shared by the projections.
 std::string be_key(std::uint64_t a);

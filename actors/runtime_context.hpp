@@ -35,6 +35,13 @@ struct runtime_settings {
   // when the job is next needed. An idle job then costs the supervisor's registry entry instead
   // of an actor and its state (~2 KB). Zero: never. Default: 10 s.
   duration passivate_after = std::chrono::seconds{10};
+  // The most live jobs at once; deleting a job frees its place. A create at the cap is refused
+  // with limit_exceeded and changes nothing. Recovery never refuses: a log that holds more jobs
+  // (written under a higher cap) starts with all of them, and creates are refused until deletes
+  // bring the count under the cap. A passivated job still costs its registry entry (a few
+  // hundred bytes) and its log. At least 1 (scheduler::start refuses 0: a scheduler without a
+  // cap is exactly what a flood of creates exhausts). Default: 1,000,000.
+  std::uint64_t max_jobs = 1'000'000;
 };
 
 // Log lines that matter to an operator (start, recovery summary, run failed, job failed,

@@ -29,6 +29,8 @@ result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
                                                     scheduler_options opts) {
   if (opts.data_dir.empty())
     return fail(errc::invalid_input, "no data directory given");
+  if (opts.settings.max_jobs == 0)
+    return fail(errc::invalid_input, "max_jobs: must be at least 1");
   auto p = std::make_unique<impl>(impl{sys, {}, {}, {}, {}, {}, {}, {}, false, 0});
   store::open_options o;
   o.sync = opts.durability;

@@ -2,6 +2,7 @@
 
 #include "actors/job_actor.hpp"
 #include "actors/timer_queue.hpp"
+#include "events/codec.hpp"
 
 #include <almanac/caf_error.hpp>
 #include <almanac/time.hpp>
@@ -10,7 +11,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <random>
@@ -73,6 +76,9 @@ struct supervisor_state {
   // flight can never both take it.
   std::unordered_map<std::string, job_id> names;
   std::unordered_set<std::string> names_pending;
+  // Creates sent to a new actor and not yet answered: they count against the job cap, so a burst
+  // of concurrent creates cannot overshoot it.
+  std::uint64_t creates_pending = 0;
   // Names that more than one live job carries, which only a log written before renames were
   // reserved can hold: the other jobs of each name, reachable by id only. Almost always empty.
   std::unordered_map<std::string, std::vector<job_id>> twins;
@@ -532,6 +538,101 @@ caf::typed_response_promise<Page> read_history(pointer self, Read read) {
   return rp;
 }
 
+// -- pages (see admin.hpp) ----------------------------------------------------------------------
+
+result<std::uint32_t> page_size(std::uint32_t limit) {
+  if (limit == 0)
+    return default_page_size;
+  if (limit > max_page_size)
+    return fail(errc::invalid_input, "limit " + std::to_string(limit) +
+                                       " is over the largest page of " +
+                                       std::to_string(max_page_size) +
+                                       " (follow next_cursor for more)");
+  return limit;
+}
+
+// A cursor is a letter naming its list (j: jobs, a: audit, r: runs) and 16 hex digits of the
+// position after which the next page starts. The letter keeps a cursor of one list from being
+// read as a position of another.
+std::string make_cursor(char kind, std::uint64_t position) {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%c%016llx", kind, static_cast<unsigned long long>(position));
+  return buf;
+}
+
+// The position in `text` (nullopt when empty: the first page).
+result<std::optional<std::uint64_t>> parse_cursor(char kind, const std::string& text,
+                                                  const char* list) {
+  if (text.empty())
+    return std::optional<std::uint64_t>{};
+  std::uint64_t v = 0;
+  const char* digits = text.data() + 1;
+  const char* end = text.data() + text.size();
+  bool hex = text.size() == 17 && text[0] == kind
+             && std::all_of(digits, end, [](char c) {
+                  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                });
+  if (!hex || std::from_chars(digits, end, v, 16).ptr != end)
+    return fail(errc::invalid_input, std::string{"cursor '"} + text.substr(0, 40) +
+                                       "' is not a cursor of the " + list +
+                                       " list (pass the next_cursor of a previous page)");
+  return std::optional<std::uint64_t>{v};
+}
+
+// A page of jobs being gathered, one job at a time in id order: only one job's state is in
+// flight per request, and the page ends at max_page_bytes, however large the jobs are.
+struct job_walk {
+  std::vector<job_id> ids;
+  std::size_t next = 0;
+  // More jobs matched than `ids` holds.
+  bool more = false;
+  std::size_t bytes = 0;
+  std::optional<job_id> last;
+  job_list page;
+  caf::typed_response_promise<job_list> rp;
+};
+
+void add_to_walk(job_walk& w, job_state s) {
+  w.bytes += encode_state(s).size();
+  w.page.jobs.push_back(std::move(s));
+}
+
+void continue_walk(pointer self, std::shared_ptr<job_walk> w) {
+  auto& st = self->state;
+  while (w->next < w->ids.size()) {
+    if (w->bytes >= max_page_bytes)
+      break;
+    auto id = w->ids[w->next++];
+    w->last = id;
+    auto i = st.jobs.find(id);
+    // Deleted since the page began: it no longer exists, so it is not listed.
+    if (i == st.jobs.end())
+      continue;
+    if (!i->second.actor) {
+      if (auto s = load_passive(self, id); s && s->live())
+        add_to_walk(*w, std::move(*s));
+      continue;
+    }
+    self->request(i->second.actor, caf::infinite, get_atom::value)
+      .then(
+        [=](job_state& s) {
+          if (s.live())
+            add_to_walk(*w, std::move(s));
+          continue_walk(self, w);
+        },
+        [=](caf::error&) {
+          // Passivated or deleted meanwhile: its state is in the log.
+          if (auto s = load_passive(self, id); s && s->live())
+            add_to_walk(*w, std::move(*s));
+          continue_walk(self, w);
+        });
+    return;
+  }
+  if (w->last && (w->more || w->next < w->ids.size()))
+    w->page.next_cursor = make_cursor('j', w->last->value);
+  w->rp.deliver(std::move(w->page));
+}
+
 health_report health(pointer self) {
   auto& st = self->state;
   auto now = now_of(self);
@@ -646,6 +747,11 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
     [=](create_request& req) -> caf::result<job_state> {
       auto& st = self->state;
       auto key = lower(req.spec.name);
+      if (st.jobs.size() + st.creates_pending >= st.ctx->settings.max_jobs)
+        return to_caf_error(errc::limit_exceeded,
+                            "the job cap of " + std::to_string(st.ctx->settings.max_jobs) +
+                              " jobs is reached (" + std::to_string(st.jobs.size()) +
+                              " live): delete jobs or raise max_jobs (--max-jobs)");
       if (st.names.count(key) || st.names_pending.count(key))
         return to_caf_error(errc::name_taken,
                             "a job named '" + req.spec.name + "' already exists");
@@ -665,6 +771,7 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
       auto actor = spawn_job_actor(self, empty, st.ctx);
       st.by_addr[actor.address()] = id;
       st.names_pending.insert(key);
+      ++st.creates_pending;
       auto rp = self->make_response_promise<job_state>();
       self
         ->request(actor, caf::infinite,
@@ -674,6 +781,7 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
         .then(
           [=](job_state& s) mutable {
             self->state.names_pending.erase(key);
+            --self->state.creates_pending;
             add_job(self, s, actor);
             notify_projector(self);
             rearm(self);
@@ -681,6 +789,7 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
           },
           [=](caf::error& err) mutable {
             self->state.names_pending.erase(key);
+            --self->state.creates_pending;
             self->state.by_addr.erase(actor.address());
             self->send_exit(actor, caf::exit_reason::user_shutdown);
             rp.deliver(std::move(err));
@@ -750,6 +859,12 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
     },
     [=](list_request& req) -> caf::result<job_list> {
       auto& st = self->state;
+      auto limit = page_size(req.limit);
+      if (!limit)
+        return to_caf_error(limit.err());
+      auto after = parse_cursor('j', req.cursor, "jobs");
+      if (!after)
+        return to_caf_error(after.err());
       std::optional<job_status> status;
       if (!req.status.empty()) {
         auto s = parse_job_status(req.status);
@@ -758,49 +873,30 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
         status = *s;
       }
       auto needle = lower(req.name);
-      std::vector<job_id> ids;
+      auto w = std::make_shared<job_walk>();
       for (const auto& [id, e] : st.jobs)
-        if ((!status || e.status == *status)
+        if ((!*after || id.value > **after) && (!status || e.status == *status)
             && (needle.empty() || lower(e.name).find(needle) != std::string::npos))
-          ids.push_back(id);
-      std::sort(ids.begin(), ids.end());
-      if (req.limit > 0 && ids.size() > req.limit)
-        ids.resize(req.limit);
-      if (ids.empty())
-        return job_list{};
-      auto rp = self->make_response_promise<job_list>();
-      auto gathered = std::make_shared<job_list>();
-      auto remaining = std::make_shared<std::size_t>(ids.size());
-      auto one_done = [=]() mutable {
-        if (--*remaining == 0) {
-          std::sort(gathered->jobs.begin(), gathered->jobs.end(),
-                    [](const job_state& a, const job_state& b) { return a.id < b.id; });
-          rp.deliver(std::move(*gathered));
-        }
-      };
-      for (auto id : ids) {
-        auto& e = st.jobs.at(id);
-        if (!e.actor) {
-          if (auto s = load_passive(self, id))
-            gathered->jobs.push_back(std::move(*s));
-          one_done();
-          continue;
-        }
-        self->request(e.actor, caf::infinite, get_atom::value)
-          .then([=](job_state& s) mutable {
-                  gathered->jobs.push_back(std::move(s));
-                  one_done();
-                },
-                [=](caf::error&) mutable {
-                  // Passivated meanwhile: its state is in the log.
-                  if (auto s = load_passive(self, id))
-                    gathered->jobs.push_back(std::move(*s));
-                  one_done();
-                });
+          w->ids.push_back(id);
+      if (w->ids.size() > *limit) {
+        std::nth_element(w->ids.begin(), w->ids.begin() + *limit, w->ids.end());
+        w->ids.resize(*limit);
+        w->more = true;
       }
+      std::sort(w->ids.begin(), w->ids.end());
+      w->rp = self->make_response_promise<job_list>();
+      auto rp = w->rp;
+      continue_walk(self, w);
       return rp;
     },
     [=](audit_request& req) -> caf::result<audit_page> {
+      auto limit = page_size(req.limit);
+      if (!limit)
+        return to_caf_error(limit.err());
+      auto after = parse_cursor('a', req.cursor, "audit");
+      if (!after)
+        return to_caf_error(after.err());
+      auto before = *after ? **after : req.before;
       std::optional<job_id> job;
       if (!req.job.empty()) {
         auto id = resolve_history(self->state, req.job);
@@ -808,17 +904,36 @@ supervisor_actor::behavior_type supervisor(pointer self, std::shared_ptr<const r
           return to_caf_error(id.err());
         job = *id;
       }
-      return read_history<audit_page>(self, [=](const store::event_log& log, audit_page& page) {
-        return read_audit(log, job, req.limit, req.before, page.entries);
+      return read_history<audit_page>(self, [=, n = *limit](const store::event_log& log,
+                                                            audit_page& page) {
+        // One more than the page tells whether another page follows.
+        auto s = read_audit(log, job, n + 1, before, page.entries);
+        if (s.ok() && page.entries.size() > n) {
+          page.entries.resize(n);
+          page.next_cursor = make_cursor('a', page.entries.back().position);
+        }
+        return s;
       });
     },
     [=](runs_request& req) -> caf::result<run_page> {
+      auto limit = page_size(req.limit);
+      if (!limit)
+        return to_caf_error(limit.err());
+      auto after = parse_cursor('r', req.cursor, "runs");
+      if (!after)
+        return to_caf_error(after.err());
       auto job = resolve_history(self->state, req.job);
       if (!job)
         return to_caf_error(job.err());
-      return read_history<run_page>(self, [=, id = *job](const store::event_log& log,
-                                                         run_page& page) {
-        return read_runs(log, id, req.limit, page.runs);
+      return read_history<run_page>(self, [=, id = *job, n = *limit,
+                                           before = after->value_or(0)](
+                                            const store::event_log& log, run_page& page) {
+        auto s = read_runs(log, id, n + 1, page.runs, before);
+        if (s.ok() && page.runs.size() > n) {
+          page.runs.resize(n);
+          page.next_cursor = make_cursor('r', page.runs.back().run_id);
+        }
+        return s;
       });
     },
     [=](preview_request& req) -> caf::result<preview_result> {

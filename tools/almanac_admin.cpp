@@ -17,6 +17,7 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <sstream>
 
@@ -411,28 +412,81 @@ void add_action(CLI::App& app, std::shared_ptr<client_options> o, const std::str
   });
 }
 
+struct query_options {
+  std::string job;
+  std::string status;
+  std::string name;
+  std::uint32_t limit = 0;
+  std::string cursor;
+  bool all = false;
+};
+
+void add_page_options(CLI::App* cmd, query_options& q, const std::string& what,
+                      const std::string& dflt) {
+  cmd->add_option("--limit", q.limit,
+                  "At most this many " + what + " per page (1-" + std::to_string(max_page_size) +
+                    ", default " + std::to_string(default_page_size) + ")");
+  cmd->add_option("--cursor", q.cursor, "Start after this cursor (a previous page's next_cursor)");
+  cmd->add_flag("--all", q.all, "Follow the cursors to the last page" + dflt);
+}
+
+// One page from q.cursor on, or with `all` every page after it, concatenated. `fetch(cursor)`
+// asks for one page; `items(page)` is its vector.
+template <class Page, class Fetch, class Items>
+result<Page> fetch_pages(const query_options& q, bool all, Fetch fetch, Items items) {
+  auto r = fetch(q.cursor);
+  if (!r || !all)
+    return r;
+  while (!r->next_cursor.empty()) {
+    auto more = fetch(r->next_cursor);
+    if (!more)
+      return more;
+    auto& into = items(*r);
+    auto& from = items(*more);
+    into.insert(into.end(), std::make_move_iterator(from.begin()),
+                std::make_move_iterator(from.end()));
+    r->next_cursor = std::move(more->next_cursor);
+  }
+  return r;
+}
+
+// The --json object of a page: next_cursor only when another page follows.
+json page_json(const char* key, json items, const std::string& next_cursor) {
+  json out{{key, std::move(items)}};
+  if (!next_cursor.empty())
+    out["next_cursor"] = next_cursor;
+  return out;
+}
+
+// Below a table, where the next page starts: on stderr, so the table stays what stdout holds.
+void hint_more(const std::string& next_cursor) {
+  if (!next_cursor.empty())
+    std::cerr << "more: --cursor " << next_cursor << " (or --all)\n";
+}
+
 void add_queries(CLI::App& app, std::shared_ptr<client_options> o) {
-  struct query_options {
-    std::string job;
-    std::string status;
-    std::string name;
-    std::uint32_t limit = 0;
-  };
   auto q = std::make_shared<query_options>();
 
   auto* jobs = app.add_subcommand("jobs", "List jobs");
   jobs->add_option("--status", q->status, "active, paused, failed or completed");
   jobs->add_option("--name", q->name, "Only names containing this (case-insensitive)");
+  add_page_options(jobs, *q, "jobs", " (the default without --limit and --cursor)");
   jobs->callback([o, q] {
     run_command(with_client(*o, [&](client& c) {
-      auto r = c.call<job_list>(list_request{q->status, q->name, 1000});
+      bool all = q->all || (q->limit == 0 && q->cursor.empty());
+      auto r = fetch_pages<job_list>(
+        *q, all,
+        [&](const std::string& cursor) {
+          return c.call<job_list>(list_request{q->status, q->name, q->limit, cursor});
+        },
+        [](job_list& l) -> auto& { return l.jobs; });
       if (!r)
         return refuse(r.err());
       if (o->json) {
         json all = json::array();
         for (const auto& s : r->jobs)
           all.push_back(job_to_json(s));
-        std::cout << json{{"jobs", all}}.dump(2) << '\n';
+        std::cout << page_json("jobs", std::move(all), r->next_cursor).dump(2) << '\n';
         return exit_ok;
       }
       std::vector<std::vector<std::string>> rows{
@@ -443,6 +497,7 @@ void add_queries(CLI::App& app, std::shared_ptr<client_options> o) {
                         s.last_run ? (s.last_run->ok ? "succeeded" : "failed: " + s.last_run->error)
                                    : "-"});
       print_table(rows);
+      hint_more(r->next_cursor);
       return exit_ok;
     }));
   });
@@ -457,17 +512,22 @@ void add_queries(CLI::App& app, std::shared_ptr<client_options> o) {
 
   auto* audit = app.add_subcommand("audit", "The audit trail of one job, or of all jobs");
   audit->add_option("job", q->job, "Job id or name (default: all jobs)");
-  audit->add_option("--limit", q->limit, "At most this many entries, newest first (default 100)");
+  add_page_options(audit, *q, "entries, newest first", "");
   audit->callback([o, q] {
     run_command(with_client(*o, [&](client& c) {
-      auto r = c.call<audit_page>(audit_request{q->job, q->limit ? q->limit : 100, 0});
+      auto r = fetch_pages<audit_page>(
+        *q, q->all,
+        [&](const std::string& cursor) {
+          return c.call<audit_page>(audit_request{q->job, q->limit, 0, cursor});
+        },
+        [](audit_page& p) -> auto& { return p.entries; });
       if (!r)
         return refuse(r.err());
       if (o->json) {
         json entries = json::array();
         for (const auto& e : r->entries)
           entries.push_back(audit_to_json(e));
-        std::cout << json{{"entries", entries}}.dump(2) << '\n';
+        std::cout << page_json("entries", std::move(entries), r->next_cursor).dump(2) << '\n';
         return exit_ok;
       }
       std::vector<std::vector<std::string>> rows{
@@ -476,23 +536,29 @@ void add_queries(CLI::App& app, std::shared_ptr<client_options> o) {
         rows.push_back({format_instant(e.at), e.job_name.empty() ? to_string(e.job) : e.job_name,
                         e.action, e.from_status, e.to_status, e.actor, e.note, e.detail});
       print_table(rows);
+      hint_more(r->next_cursor);
       return exit_ok;
     }));
   });
 
   auto* runs = app.add_subcommand("runs", "The run history of a job");
   runs->add_option("job", q->job, "Job id or name")->required();
-  runs->add_option("--limit", q->limit, "At most this many runs, newest first (default 100)");
+  add_page_options(runs, *q, "runs, newest first", "");
   runs->callback([o, q] {
     run_command(with_client(*o, [&](client& c) {
-      auto r = c.call<run_page>(runs_request{q->job, q->limit ? q->limit : 100});
+      auto r = fetch_pages<run_page>(
+        *q, q->all,
+        [&](const std::string& cursor) {
+          return c.call<run_page>(runs_request{q->job, q->limit, cursor});
+        },
+        [](run_page& p) -> auto& { return p.runs; });
       if (!r)
         return refuse(r.err());
       if (o->json) {
         json all = json::array();
         for (const auto& x : r->runs)
           all.push_back(run_to_json(x));
-        std::cout << json{{"runs", all}}.dump(2) << '\n';
+        std::cout << page_json("runs", std::move(all), r->next_cursor).dump(2) << '\n';
         return exit_ok;
       }
       std::vector<std::vector<std::string>> rows{
@@ -503,6 +569,7 @@ void add_queries(CLI::App& app, std::shared_ptr<client_options> o) {
                         x.finished_at == instant{} ? "-" : format_duration(x.took), x.outcome,
                         x.error});
       print_table(rows);
+      hint_more(r->next_cursor);
       return exit_ok;
     }));
   });

@@ -65,6 +65,7 @@ struct daemon_options {
   bool salvage = false;
   std::optional<bool> no_http;
   std::optional<std::size_t> workers;
+  std::optional<std::uint64_t> max_jobs;
   std::optional<std::string> tls_cert;
   std::optional<std::string> tls_key;
 };
@@ -81,7 +82,8 @@ std::string mode_text(mode_t m) {
 
 // The config file: a JSON object with the long option names as keys ("data", "admin", "http",
 // "log_level", "log_file", "run_isolation", "grace", "passivate_after", "secret", "token",
-// "secret_file", "token_file", "demo", "quarantine", "no_http", "workers", "tls_cert", "tls_key").
+// "secret_file", "token_file", "demo", "quarantine", "no_http", "workers", "tls_cert", "tls_key",
+// "max_jobs").
 void merge_config(daemon_options& o) {
   std::ifstream in{*o.config};
   if (!in)
@@ -117,7 +119,7 @@ void merge_config(daemon_options& o) {
                                                  "grace",  "secret", "token",     "demo",
                                                  "quarantine", "no_http", "workers",
                                                  "passivate_after", "tls_cert", "tls_key",
-                                                 "secret_file", "token_file"};
+                                                 "secret_file", "token_file", "max_jobs"};
     if (std::find(std::begin(known), std::end(known), key) == std::end(known))
       throw usage_error{"config " + key + ": unknown setting"};
   }
@@ -143,6 +145,12 @@ void merge_config(daemon_options& o) {
       throw usage_error{"config workers: must be a positive number"};
     if (!o.workers)
       o.workers = j["workers"].get<std::size_t>();
+  }
+  if (j.contains("max_jobs")) {
+    if (!j["max_jobs"].is_number_unsigned())
+      throw usage_error{"config max_jobs: must be a positive number"};
+    if (!o.max_jobs)
+      o.max_jobs = j["max_jobs"].get<std::uint64_t>();
   }
 }
 
@@ -354,6 +362,8 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
                         (d ? std::string{"must not be negative"} : d.err().message)};
     passivate_after = *d;
   }
+  if (o.max_jobs && *o.max_jobs == 0)
+    throw usage_error{"--max-jobs: must be at least 1"};
   auto level = parse_level(o.log_level.value_or("info"));
   auto isolation = o.run_isolation.value_or("auto");
   if (isolation != "auto" && isolation != "process-group")
@@ -488,6 +498,8 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
     so.settings.passivate_after = *passivate_after;
   if (o.workers)
     so.executor.workers = *o.workers;
+  if (o.max_jobs)
+    so.settings.max_jobs = *o.max_jobs;
   so.executor.exec_runner = make_exec_runner(xo);
   so.executor.http_runner = make_http_runner();
   so.logger = [log](log_level l, const std::string& line) {
@@ -637,6 +649,8 @@ int main(int argc, char** argv) {
   app.add_option("--workers", o.workers, "Runs executing at once (default 8)");
   app.add_option("--passivate-after", o.passivate_after,
                  "Stop a job's actor after it is idle this long (default 10s; 0s: never)");
+  app.add_option("--max-jobs", o.max_jobs,
+                 "Refuse creates beyond this many live jobs (default 1000000; at least 1)");
   app.add_flag("--demo", o.demo, "Create a few demo jobs when the data directory has none");
   app.add_flag("--quarantine", o.quarantine,
                "Start even if some jobs' logs cannot be decoded; report them in health");

@@ -16,6 +16,7 @@ int http_status(errc code) noexcept {
     case errc::conflict: return 409;
     case errc::storage_error:
     case errc::unavailable: return 503;
+    case errc::limit_exceeded: return 507;
     case errc::unknown_event:
     case errc::corrupt_event:
     case errc::newer_format: return 500;
@@ -36,6 +37,7 @@ int exit_code(errc code) noexcept {
     case errc::failed_needs_force:
     case errc::refused_status:
     case errc::conflict:
+    case errc::limit_exceeded:
     case errc::storage_error:
     case errc::unknown_event:
     case errc::corrupt_event:

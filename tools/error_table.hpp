@@ -18,8 +18,8 @@ inline constexpr int exit_usage = 2;
 inline constexpr int exit_unreachable = 3;
 
 // The HTTP status of a refusal: 400 bad input, 401 missing credentials, 404 unknown job, 409 state or name conflicts,
-// 503 storage or shutdown, 500 for what only a broken log causes (unknown_event, corrupt_event,
-// newer_format). errc::none maps to 200.
+// 503 storage or shutdown, 507 a size limit reached (limit_exceeded: the job cap), 500 for what
+// only a broken log causes (unknown_event, corrupt_event, newer_format). errc::none maps to 200.
 int http_status(errc code) noexcept;
 
 // The CLI exit code of a refusal: exit_usage for input errors (invalid_schedule, unknown_zone,

@@ -84,15 +84,27 @@ result<json> body_json(const http_request& req, json empty = json::object()) {
   return j;
 }
 
-result<std::uint32_t> limit_of(const http_request& req, std::uint32_t dflt) {
+// The page size of a list (admin.hpp: 0 there is the default page, so it is not accepted here).
+result<std::uint32_t> limit_of(const http_request& req) {
   if (!req.has_param("limit"))
-    return dflt;
+    return default_page_size;
   auto text = req.get_param_value("limit");
   std::uint32_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || n < 1 || n > 10000)
-    return fail(errc::invalid_input, "limit: '" + text + "' is not a number 1-10000");
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || n < 1
+      || n > max_page_size)
+    return fail(errc::invalid_input, "limit: '" + text.substr(0, 40) + "' is not a number 1-" +
+                                       std::to_string(max_page_size) +
+                                       " (follow next_cursor for more)");
   return n;
+}
+
+// A page's reply: `items` under `key`, and next_cursor unless it is the last page.
+json page_json(const char* key, json items, const std::string& next_cursor) {
+  json out{{key, std::move(items)}};
+  if (!next_cursor.empty())
+    out["next_cursor"] = next_cursor;
+  return out;
 }
 
 // The optional {"note"} or {"force", "note"} bodies of pause, run and resume.
@@ -127,7 +139,7 @@ json job_list_json(const job_list& l) {
   json jobs = json::array();
   for (const auto& s : l.jobs)
     jobs.push_back(job_to_json(s));
-  return {{"jobs", jobs}};
+  return page_json("jobs", std::move(jobs), l.next_cursor);
 }
 
 void add(api& a, std::string pattern, std::string method, handler_fn fn) {
@@ -142,10 +154,11 @@ void add(api& a, std::string pattern, std::string method, handler_fn fn) {
 void install_routes(api& a) {
   const std::string job = R"(/api/jobs/([^/]+))";
   add(a, "/api/jobs", "GET", [&a](const http_request& req, http_response& res) {
-    auto limit = limit_of(req, 1000);
+    auto limit = limit_of(req);
     if (!limit)
       return send_error(res, limit.err());
-    list_request lr{req.get_param_value("status"), req.get_param_value("name"), *limit};
+    list_request lr{req.get_param_value("status"), req.get_param_value("name"), *limit,
+                    req.get_param_value("cursor")};
     answer(res, a.call<job_list>(lr), job_list_json);
   });
   add(a, "/api/jobs", "POST", [&a](const http_request& req, http_response& res) {
@@ -204,34 +217,34 @@ void install_routes(api& a) {
            job_to_json);
   });
   add(a, job + "/audit", "GET", [&a](const http_request& req, http_response& res) {
-    auto limit = limit_of(req, 100);
+    auto limit = limit_of(req);
     if (!limit)
       return send_error(res, limit.err());
     // The audit trail outlives a deleted job, but an id nobody ever had is a 404.
     std::string id = req.matches[1];
-    auto r = a.call<audit_page>(audit_request{id, *limit, 0});
+    auto r = a.call<audit_page>(audit_request{id, *limit, 0, req.get_param_value("cursor")});
     if (r && r->entries.empty() && !a.call<job_state>(get_request{id}))
       return send_error(res, fail(errc::not_found, "no job '" + id + "'"));
     answer(res, r, [](const audit_page& p) {
       json entries = json::array();
       for (const auto& e : p.entries)
         entries.push_back(audit_to_json(e));
-      return json{{"entries", entries}};
+      return page_json("entries", std::move(entries), p.next_cursor);
     });
   });
   add(a, job + "/runs", "GET", [&a](const http_request& req, http_response& res) {
-    auto limit = limit_of(req, 100);
+    auto limit = limit_of(req);
     if (!limit)
       return send_error(res, limit.err());
     std::string id = req.matches[1];
-    auto r = a.call<run_page>(runs_request{id, *limit});
+    auto r = a.call<run_page>(runs_request{id, *limit, req.get_param_value("cursor")});
     if (r && r->runs.empty() && !a.call<job_state>(get_request{id}))
       return send_error(res, fail(errc::not_found, "no job '" + id + "'"));
     answer(res, r, [](const run_page& p) {
       json runs = json::array();
       for (const auto& r : p.runs)
         runs.push_back(run_to_json(r));
-      return json{{"runs", runs}};
+      return page_json("runs", std::move(runs), p.next_cursor);
     });
   });
   add(a, "/api/preview", "POST", [&a](const http_request& req, http_response& res) {

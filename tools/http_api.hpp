@@ -3,7 +3,7 @@
 // bearer token, the content type and the sizes before a route runs). Statuses come from the one
 // errc table (error_table.hpp); wrong methods get 405.
 //
-//   GET    /api/jobs[?status=&name=&limit=]    {"jobs": [job...]}
+//   GET    /api/jobs[?status=&name=&limit=&cursor=]  {"jobs": [job...], "next_cursor"?}
 //   POST   /api/jobs                            201 job
 //   GET    /api/jobs/:id                        job
 //   PATCH  /api/jobs/:id                        job
@@ -11,13 +11,14 @@
 //   POST   /api/jobs/:id/pause                  job; optional body {"note"}
 //   POST   /api/jobs/:id/resume                 job; optional body {"force": bool, "note"}
 //   POST   /api/jobs/:id/run                    job; optional body {"note"}
-//   GET    /api/jobs/:id/audit[?limit=]         {"entries": [audit...]}
-//   GET    /api/jobs/:id/runs[?limit=]          {"runs": [run...]}
+//   GET    /api/jobs/:id/audit[?limit=&cursor=] {"entries": [audit...], "next_cursor"?}
+//   GET    /api/jobs/:id/runs[?limit=&cursor=]  {"runs": [run...], "next_cursor"?}
 //   POST   /api/preview                         {"fires": [ISO...]}; body {"schedule", "from"?, "count"?}
 //   GET    /api/health                          health report
 //   GET    /metrics                             Prometheus text
-// Errors answer {"error": errc name, "message": text}. An `X-Almanac-Actor` header names who
-// acts (recorded as "http:NAME"; default "http").
+// Lists are pages (admin.hpp): limit 1-1000, default 100; next_cursor, absent on the last page,
+// is the cursor of the next. Errors answer {"error": errc name, "message": text}. An
+// `X-Almanac-Actor` header names who acts (recorded as "http:NAME"; default "http").
 #pragma once
 
 #include "tools/http_server.hpp"

@@ -22,6 +22,7 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/sec.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -78,37 +79,65 @@ struct get_request {
   std::string job;
 };
 
+// -- pages ------------------------------------------------------------------------------------
+//
+// Every list comes in pages. A request's `limit` is the page size: 0 asks for
+// default_page_size, one above max_page_size is refused (invalid_input) and nothing is read. A
+// reply's `next_cursor` is empty on the last page; otherwise passing it as the next request's
+// `cursor` (with the same filters) continues right after the last item returned. A cursor names
+// a position (a job id, a log position, a run id), not an offset, so items created or deleted
+// between pages shift nothing: each item that exists throughout the walk is returned exactly
+// once. A cursor is opaque text; one that does not parse, or that belongs to another kind of
+// list, is refused (invalid_input). The cursor fields have `{}` initialisers so that requests
+// written without them still compile cleanly under -Wextra.
+
+// The page size when a request's limit is 0.
+inline constexpr std::uint32_t default_page_size = 100;
+// The largest page a request may ask for.
+inline constexpr std::uint32_t max_page_size = 1000;
+// A page of jobs also ends once the jobs in it hold this many bytes (their encoded state, which
+// the JSON of the page is about the size of), so large jobs cannot make a page large; it always
+// holds at least one job. Default: 1 MiB.
+inline constexpr std::size_t max_page_bytes = std::size_t{1} << 20;
+
 // Jobs filtered by status ("" for all) and by a case-insensitive substring of the name, in id
-// order, at most `limit`.
+// order, one page.
 struct list_request {
   std::string status;
   std::string name;
-  std::uint32_t limit = 1000;
+  std::uint32_t limit = 0;
+  std::string cursor{};
 };
 
 struct job_list {
   std::vector<job_state> jobs;
+  std::string next_cursor{};
 };
 
-// The audit trail of one job ("" for all jobs), newest first, entries before position `before`
-// (0: the newest).
+// The audit trail of one job ("" for all jobs), newest first, one page. `before` (a log
+// position, 0: the newest) is the older form of a cursor; a cursor, when given, wins.
 struct audit_request {
   std::string job;
-  std::uint32_t limit = 100;
+  std::uint32_t limit = 0;
   std::uint64_t before = 0;
+  std::string cursor{};
 };
 
 struct audit_page {
   std::vector<audit_entry> entries;
+  std::string next_cursor{};
 };
 
+// The runs of one job, newest first, one page.
 struct runs_request {
   std::string job;
-  std::uint32_t limit = 100;
+  std::uint32_t limit = 0;
+  std::string cursor{};
 };
 
 struct run_page {
   std::vector<run_record> runs;
+  std::string next_cursor{};
 };
 
 // The next `count` fires of a schedule strictly after `from`.
@@ -280,11 +309,12 @@ typename Inspector::result_type inspect(Inspector& f, get_request& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, list_request& x) {
-  return f(caf::meta::type_name("almanac::list_request"), x.status, x.name, x.limit);
+  return f(caf::meta::type_name("almanac::list_request"), x.status, x.name, x.limit,
+           x.cursor);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_list& x) {
-  return f(caf::meta::type_name("almanac::job_list"), x.jobs);
+  return f(caf::meta::type_name("almanac::job_list"), x.jobs, x.next_cursor);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_entry& x) {
@@ -293,11 +323,12 @@ typename Inspector::result_type inspect(Inspector& f, audit_entry& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_request& x) {
-  return f(caf::meta::type_name("almanac::audit_request"), x.job, x.limit, x.before);
+  return f(caf::meta::type_name("almanac::audit_request"), x.job, x.limit, x.before,
+           x.cursor);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, audit_page& x) {
-  return f(caf::meta::type_name("almanac::audit_page"), x.entries);
+  return f(caf::meta::type_name("almanac::audit_page"), x.entries, x.next_cursor);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_record& x) {
@@ -306,11 +337,11 @@ typename Inspector::result_type inspect(Inspector& f, run_record& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, runs_request& x) {
-  return f(caf::meta::type_name("almanac::runs_request"), x.job, x.limit);
+  return f(caf::meta::type_name("almanac::runs_request"), x.job, x.limit, x.cursor);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, run_page& x) {
-  return f(caf::meta::type_name("almanac::run_page"), x.runs);
+  return f(caf::meta::type_name("almanac::run_page"), x.runs, x.next_cursor);
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, schedule& x) {

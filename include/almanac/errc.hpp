@@ -41,6 +41,9 @@ enum class errc : std::uint8_t {
   // The caller did not prove who it is (admin secret, bearer token): pass the right credential
   // (HTTP 401).
   unauthorized,
+  // A configured size limit is reached (the job cap, runtime_settings::max_jobs): delete jobs or
+  // raise the limit (HTTP 507). Nothing was changed.
+  limit_exceeded,
 };
 
 // The code's stable name ("not_found"), used in JSON errors and logs.
@@ -61,6 +64,7 @@ constexpr std::string_view to_string(errc code) noexcept {
     case errc::newer_format: return "newer_format";
     case errc::unavailable: return "unavailable";
     case errc::unauthorized: return "unauthorized";
+    case errc::limit_exceeded: return "limit_exceeded";
   }
   return "unknown";
 }

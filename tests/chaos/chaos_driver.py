@@ -36,6 +36,7 @@ import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -172,8 +173,19 @@ class Workload:
             return None, "%s: %s" % (type(e).__name__, e)
 
     def jobs(self):
-        status, body = self.call("GET", "/api/jobs")
-        return body["jobs"] if status == 200 else None
+        # Every page: a page holds at most 1000 jobs (1 MiB of them).
+        out, cursor = [], None
+        while True:
+            path = "/api/jobs?limit=1000"
+            if cursor:
+                path += "&cursor=" + urllib.parse.quote(cursor)
+            status, body = self.call("GET", path)
+            if status != 200:
+                return None
+            out += body["jobs"]
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return out
 
     def act(self, op, method, path, body, job=None, name=None):
         self.n += 1

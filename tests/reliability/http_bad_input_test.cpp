@@ -181,6 +181,13 @@ std::vector<http_row> table() {
   rows.push_back({"PUT", "/api/jobs", "{}", 405, "method_not_allowed", "allowed: GET, POST"});
   rows.push_back({"GET", "/api/jobs?limit=0", "", 400, "invalid_input", "limit"});
   rows.push_back({"GET", "/api/jobs?limit=ten", "", 400, "invalid_input", "limit"});
+  rows.push_back({"GET", "/api/jobs?limit=1001", "", 400, "invalid_input", "1-1000"});
+  rows.push_back({"GET", "/api/jobs?cursor=nonsense", "", 400, "invalid_input", "cursor"});
+  rows.push_back({"GET", "/api/jobs?cursor=a0000000000000001", "", 400, "invalid_input",
+                  "not a cursor of the jobs list"});
+  rows.push_back({"GET", "/api/jobs/daily/audit?cursor=j0000000000000001", "", 400,
+                  "invalid_input", "cursor"});
+  rows.push_back({"GET", "/api/jobs/daily/runs?limit=5000", "", 400, "invalid_input", "limit"});
   rows.push_back({"GET", "/api/jobs/no-such-job/audit", "", 404, "not_found", "no-such-job"});
   post("/api/preview", R"({"schedule": {"kind": "cron", "cron": "61 * * * *", "tz": "UTC"}})",
        400, "invalid_schedule", "minute");

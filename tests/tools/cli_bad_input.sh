@@ -101,6 +101,12 @@ row 1 "no-such-job" -- run no-such-job
 row 1 "no-such-job" -- delete no-such-job
 row 1 "0000000000000000" -- show 0000000000000000
 row 2 "no job id or name given" -- pause ''
+# Pages: a cursor that is not one, one of another list, a limit over the largest page.
+row 2 "cursor" -- jobs --cursor nonsense
+row 2 "cursor" -- runs daily --cursor j0000000000000001
+row 2 "cursor" -- audit daily --cursor r0000000000000001 --all
+row 2 "1000" -- jobs --limit 1001
+row 2 "1000" -- audit --limit 5000
 # What a status refuses.
 row 1 "force" -- resume failed-job
 row 1 "completed" -- resume done-job --force

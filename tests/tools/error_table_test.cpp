@@ -24,7 +24,8 @@ TEST_CASE("every errc has an HTTP status and an exit code from the one table", "
                     row{errc::corrupt_event, 500, exit_refused},
                     row{errc::newer_format, 500, exit_refused},
                     row{errc::unavailable, 503, exit_unreachable},
-                    row{errc::unauthorized, 401, exit_usage});
+                    row{errc::unauthorized, 401, exit_usage},
+                    row{errc::limit_exceeded, 507, exit_refused});
   CAPTURE(to_string(r.code));
   CHECK(http_status(r.code) == r.http);
   CHECK(exit_code(r.code) == r.exit);
