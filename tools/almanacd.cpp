@@ -406,11 +406,8 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   }
   xo.child_nofile = original_nofile;
   xo.env_allow = *env_allow;
-  // Secret files of from_file references; created private, and checked at each read.
+  // Secret files of from_file references, checked at each read.
   xo.secrets_dir = std::filesystem::path{*o.data} / "secrets";
-  if (::mkdir(xo.secrets_dir.c_str(), 0700) != 0 && errno != EEXIST)
-    log->warn("cannot create the secrets directory {}: {}", xo.secrets_dir.string(),
-              std::strerror(errno));
   std::string why;
   xo.instance = data_dir_instance(*o.data, why);
   if (xo.instance.empty()) {
@@ -468,6 +465,10 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
     return exit_refused;
   }
   auto sched = std::move(*started);
+  // Created private once the start is certain (a refused start changes nothing).
+  if (::mkdir(xo.secrets_dir.c_str(), 0700) != 0 && errno != EEXIST)
+    log->warn("cannot create the secrets directory {}: {}", xo.secrets_dir.string(),
+              std::strerror(errno));
   const auto& rec = sched->recovery();
   for (const auto& q : rec.quarantined)
     log->error("quarantined: {}", q);

@@ -210,48 +210,7 @@ int reap(pid_t pid) {
   return status;
 }
 
-} // namespace
-
-namespace {
-
-run_outcome run_exec_with(const run_context& ctx, const exec_options& opts, const exec_target* t,
-                          const std::map<std::string, std::string>& secrets,
-                          const secret_mask& mask);
-
-} // namespace
-
-run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
-  auto* t = std::get_if<exec_target>(&ctx.what);
-  if (!t)
-    return {false, "the exec runner got a target that is not exec", {}};
-  if (t->argv.empty())
-    return {false, "exec target has an empty argv", {}};
-  // Resolved here, at spawn, and nowhere else: the values live as long as this call.
-  std::map<std::string, std::string> secrets;
-  secret_mask mask;
-  for (const auto& [name, ref] : t->secret_env) {
-    auto r = resolve_secret(ref, opts.secrets_dir);
-    if (!r.ok) {
-      run_outcome out{false, "env " + name + ": " + r.error, {}};
-      if (r.infra) {
-        out.error.insert(0, daemon_resource_prefix);
-        out.infra = true;
-      }
-      return out;
-    }
-    if (r.value.find('\0') != std::string::npos)
-      return {false, "env " + name + ": secret " + to_string(ref)
-                       + ": the value holds a NUL byte, which no environment variable can", {}};
-    mask.add(r.value);
-    secrets[name] = std::move(r.value);
-  }
-  auto out = run_exec_with(ctx, opts, t, secrets, mask);
-  out.error = mask.apply(out.error);
-  return out;
-}
-
-namespace {
-
+// The run itself, once its secrets are resolved; `mask` covers what it reports.
 run_outcome run_exec_with(const run_context& ctx, const exec_options& opts, const exec_target* t,
                           const std::map<std::string, std::string>& secrets,
                           const secret_mask& mask) {
@@ -439,6 +398,36 @@ run_outcome run_exec_with(const run_context& ctx, const exec_options& opts, cons
 }
 
 } // namespace
+
+run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
+  auto* t = std::get_if<exec_target>(&ctx.what);
+  if (!t)
+    return {false, "the exec runner got a target that is not exec", {}};
+  if (t->argv.empty())
+    return {false, "exec target has an empty argv", {}};
+  // Resolved here, at spawn, and nowhere else: the values live as long as this call.
+  std::map<std::string, std::string> secrets;
+  secret_mask mask;
+  for (const auto& [name, ref] : t->secret_env) {
+    auto r = resolve_secret(ref, opts.secrets_dir);
+    if (!r.ok) {
+      run_outcome out{false, "env " + name + ": " + r.error, {}};
+      if (r.infra) {
+        out.error.insert(0, daemon_resource_prefix);
+        out.infra = true;
+      }
+      return out;
+    }
+    if (r.value.find('\0') != std::string::npos)
+      return {false, "env " + name + ": secret " + to_string(ref)
+                       + ": the value holds a NUL byte, which no environment variable can", {}};
+    mask.add(r.value);
+    secrets[name] = std::move(r.value);
+  }
+  auto out = run_exec_with(ctx, opts, t, secrets, mask);
+  out.error = mask.apply(out.error);
+  return out;
+}
 
 std::vector<std::string> default_exec_env_allow() {
   return {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_*", "TZ", "TMPDIR"};

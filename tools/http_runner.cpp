@@ -46,43 +46,7 @@ std::string lower(std::string s) {
 
 namespace {
 
-run_outcome run_http_with(const http_target* t, const run_context& ctx, const http_options& opts,
-                          const std::map<std::string, std::string>& secrets,
-                          const secret_mask& mask);
-
-} // namespace
-
-run_outcome run_http(const run_context& ctx, const http_options& opts) {
-  auto* t = std::get_if<http_target>(&ctx.what);
-  if (!t)
-    return {false, "the http runner got a target that is not http", {}};
-  // Resolved here, when the request is made, and kept no longer than this call.
-  std::map<std::string, std::string> secrets;
-  secret_mask mask;
-  for (const auto& [name, ref] : t->secret_headers) {
-    auto r = resolve_secret(ref, opts.secrets_dir);
-    if (!r.ok) {
-      run_outcome out{false, "header " + name + ": " + r.error, {}};
-      if (r.infra) {
-        out.error.insert(0, daemon_resource_prefix);
-        out.infra = true;
-      }
-      return out;
-    }
-    // A line break would end the header and start another one of the value's choosing.
-    if (r.value.find_first_of(std::string_view{"\r\n\0", 3}) != std::string::npos)
-      return {false, "header " + name + ": secret " + to_string(ref)
-                       + ": the value holds CR, LF or NUL, which no header value may", {}};
-    mask.add(r.value);
-    secrets[name] = std::move(r.value);
-  }
-  auto out = run_http_with(t, ctx, opts, secrets, mask);
-  out.error = mask.apply(out.error);
-  return out;
-}
-
-namespace {
-
+// The run itself, once its secrets are resolved; `mask` covers what it reports.
 run_outcome run_http_with(const http_target* t, const run_context& ctx, const http_options& opts,
                           const std::map<std::string, std::string>& secrets,
                           const secret_mask& mask) {
@@ -181,6 +145,35 @@ run_outcome run_http_with(const http_target* t, const run_context& ctx, const ht
 }
 
 } // namespace
+
+run_outcome run_http(const run_context& ctx, const http_options& opts) {
+  auto* t = std::get_if<http_target>(&ctx.what);
+  if (!t)
+    return {false, "the http runner got a target that is not http", {}};
+  // Resolved here, when the request is made, and kept no longer than this call.
+  std::map<std::string, std::string> secrets;
+  secret_mask mask;
+  for (const auto& [name, ref] : t->secret_headers) {
+    auto r = resolve_secret(ref, opts.secrets_dir);
+    if (!r.ok) {
+      run_outcome out{false, "header " + name + ": " + r.error, {}};
+      if (r.infra) {
+        out.error.insert(0, daemon_resource_prefix);
+        out.infra = true;
+      }
+      return out;
+    }
+    // A line break would end the header and start another one of the value's choosing.
+    if (r.value.find_first_of(std::string_view{"\r\n\0", 3}) != std::string::npos)
+      return {false, "header " + name + ": secret " + to_string(ref)
+                       + ": the value holds CR, LF or NUL, which no header value may", {}};
+    mask.add(r.value);
+    secrets[name] = std::move(r.value);
+  }
+  auto out = run_http_with(t, ctx, opts, secrets, mask);
+  out.error = mask.apply(out.error);
+  return out;
+}
 
 runner make_http_runner(http_options opts) {
   return [opts](const run_context& ctx) { return run_http(ctx, opts); };
