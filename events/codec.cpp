@@ -3,6 +3,8 @@
 // the loader the old layout. What each version added (a loader reads a field only from the
 // version that has it, so a log of any older version replays unchanged):
 //   2: RunAbandoned.infra_failures (u32, last); job_state.consecutive_infra_failures (u32, last).
+//   3: exec_target.secret_env and http_target.secret_headers (a map of name to secret_ref:
+//      u8 source, string name; last in the target).
 #include "events/codec.hpp"
 
 #include <cereal/archives/portable_binary.hpp>
@@ -150,14 +152,25 @@ void load(Archive& ar, schedule& s) {
 }
 
 template <class Archive>
+void save(Archive& ar, const secret_ref& r) {
+  save_enum(ar, r.source);
+  ar(r.name);
+}
+template <class Archive>
+void load(Archive& ar, secret_ref& r) {
+  load_enum(ar, r.source, 1);
+  ar(r.name);
+}
+
+template <class Archive>
 void save(Archive& ar, const target& t) {
   if (auto* h = std::get_if<handler_target>(&t)) {
     ar(std::uint8_t{target_handler}, h->name, h->payload);
   } else if (auto* e = std::get_if<exec_target>(&t)) {
-    ar(std::uint8_t{target_exec}, e->argv, e->env, e->cwd);
+    ar(std::uint8_t{target_exec}, e->argv, e->env, e->cwd, e->secret_env);
   } else {
     auto& h2 = std::get<http_target>(t);
-    ar(std::uint8_t{target_http}, h2.method, h2.url, h2.headers, h2.body);
+    ar(std::uint8_t{target_http}, h2.method, h2.url, h2.headers, h2.body, h2.secret_headers);
   }
 }
 template <class Archive>
@@ -174,12 +187,16 @@ void load(Archive& ar, target& t) {
     case target_exec: {
       exec_target e;
       ar(e.argv, e.env, e.cwd);
+      if (decoding_version >= 3)
+        ar(e.secret_env);
       t = std::move(e);
       return;
     }
     case target_http: {
       http_target h;
       ar(h.method, h.url, h.headers, h.body);
+      if (decoding_version >= 3)
+        ar(h.secret_headers);
       t = std::move(h);
       return;
     }

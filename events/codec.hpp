@@ -18,7 +18,7 @@ namespace almanac {
 
 // The version written by this build. Decoders accept versions <= this and read each older
 // version's layout (codec.cpp lists what each version added).
-inline constexpr std::uint8_t codec_version = 2;
+inline constexpr std::uint8_t codec_version = 3;
 
 std::string encode_event(const event& e);
 

@@ -1,6 +1,7 @@
 #include "events/job.hpp"
 #include "events/text.hpp"
 
+#include <cctype>
 #include <cstdio>
 
 namespace almanac {
@@ -32,6 +33,49 @@ result<job_id> parse_job_id(std::string_view text) {
   return job_id{v};
 }
 
+std::string to_string(const secret_ref& r) {
+  return (r.source == secret_source::file ? "from_file:" : "from_env:") + r.name;
+}
+
+namespace {
+
+result<void> validate_secret_ref(const secret_ref& r, const std::string& where) {
+  auto bad = [&](const std::string& why) {
+    return fail(errc::invalid_input, where + ": " + why);
+  };
+  if (r.name.empty() || r.name.size() > max_secret_name_length)
+    return bad("the reference's name must be 1 to " + std::to_string(max_secret_name_length)
+               + " bytes long");
+  if (has_control(r.name) || !is_valid_utf8(r.name))
+    return bad("the reference's name contains a control character or is not UTF-8");
+  if (r.source == secret_source::env) {
+    bool ok = !(r.name[0] >= '0' && r.name[0] <= '9');
+    for (char c : r.name)
+      ok = ok && (c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+                  || (c >= '0' && c <= '9'));
+    if (!ok)
+      return bad("from_env '" + r.name + "' is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+    // The daemon's own credentials live there; a job must not be able to ask for them.
+    if (r.name.rfind("ALMANAC_", 0) == 0)
+      return bad("from_env '" + r.name + "': ALMANAC_ variables are the daemon's own");
+  } else {
+    if (r.name.find('/') != std::string::npos || r.name == "." || r.name == "..")
+      return bad("from_file '" + r.name + "' must be a plain file name (no '/', not . or ..)");
+  }
+  return {};
+}
+
+bool same_header(const std::string& a, const std::string& b) {
+  if (a.size() != b.size())
+    return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
+  return true;
+}
+
+} // namespace
+
 std::size_t payload_size(const target& t) {
   struct visitor {
     std::size_t operator()(const handler_target& h) const { return h.name.size() + h.payload.size(); }
@@ -41,12 +85,16 @@ std::size_t payload_size(const target& t) {
         n += a.size() + 1;
       for (const auto& [k, v] : e.env)
         n += k.size() + v.size() + 2;
+      for (const auto& [k, r] : e.secret_env)
+        n += k.size() + r.name.size() + 3;
       return n;
     }
     std::size_t operator()(const http_target& h) const {
       std::size_t n = h.method.size() + h.url.size() + h.body.size();
       for (const auto& [k, v] : h.headers)
         n += k.size() + v.size() + 2;
+      for (const auto& [k, r] : h.secret_headers)
+        n += k.size() + r.name.size() + 3;
       return n;
     }
   };
@@ -77,6 +125,15 @@ result<void> validate_target(const target& t) {
   if (auto* e = std::get_if<exec_target>(&t)) {
     if (e->argv.empty() || e->argv.front().empty())
       return fail(errc::invalid_input, "exec target: argv is empty");
+    for (const auto& [k, r] : e->secret_env) {
+      if (e->env.count(k))
+        return fail(errc::invalid_input,
+                    "exec target: env " + k + " is given both as a value and as a secret");
+      if (k.empty() || k.find('=') != std::string::npos)
+        return fail(errc::invalid_input, "exec target: env name '" + k + "' is empty or holds '='");
+      if (auto ok = validate_secret_ref(r, "exec target: env " + k); !ok)
+        return ok;
+    }
   }
   if (auto* h = std::get_if<http_target>(&t)) {
     if (h->url.rfind("http://", 0) != 0 && h->url.rfind("https://", 0) != 0)
@@ -88,6 +145,16 @@ result<void> validate_target(const target& t) {
       known = known || h->method == m;
     if (!known)
       return fail(errc::invalid_input, "http target: unknown method '" + h->method + "'");
+    for (const auto& [k, r] : h->secret_headers) {
+      for (const auto& [plain, v] : h->headers)
+        if (same_header(plain, k))
+          return fail(errc::invalid_input,
+                      "http target: header " + k + " is given both as a value and as a secret");
+      if (k.empty() || has_control(k) || k.find(':') != std::string::npos)
+        return fail(errc::invalid_input, "http target: header name '" + k + "' is not valid");
+      if (auto ok = validate_secret_ref(r, "http target: header " + k); !ok)
+        return ok;
+    }
   }
   return {};
 }

@@ -36,20 +36,45 @@ struct handler_target {
   friend bool operator==(const handler_target&, const handler_target&) = default;
 };
 
+// Where a secret value of a target (an environment variable, an HTTP header) comes from. The job
+// holds only this reference; the value is read when a run is spawned and never stored, shown or
+// logged (docs/SECURITY.md, "Secrets in jobs").
+enum class secret_source : std::uint8_t {
+  env = 0,  // the daemon's environment variable `name` (never one of the daemon's ALMANAC_*)
+  file = 1, // the file `name` in the daemon's secrets directory (DATA/secrets, 0700; files 0600)
+};
+
+struct secret_ref {
+  secret_source source = secret_source::env;
+  std::string name;
+  friend bool operator==(const secret_ref&, const secret_ref&) = default;
+};
+
+// "from_env:NAME" or "from_file:NAME": how the API, the CLI and every error name a reference.
+std::string to_string(const secret_ref& r);
+
+// A secret reference's name: 1..255 bytes; for env a variable name ([A-Za-z_][A-Za-z0-9_]*) outside
+// the daemon's ALMANAC_ namespace; for file no '/', not "." or "..", no control character.
+inline constexpr std::size_t max_secret_name_length = 255;
+
 // A program run by the daemon: argv (never through a shell), environment, working directory.
+// `secret_env` adds variables whose values are read at spawn from a secret reference; a name is
+// in `env` or in `secret_env`, never both.
 struct exec_target {
   std::vector<std::string> argv;
   std::map<std::string, std::string> env;
   std::string cwd;
+  std::map<std::string, secret_ref> secret_env = {};
   friend bool operator==(const exec_target&, const exec_target&) = default;
 };
 
-// An HTTP request made by the daemon; a 2xx answer is success.
+// An HTTP request made by the daemon; a 2xx answer is success. `secret_headers` as secret_env.
 struct http_target {
   std::string method = "POST";
   std::string url;
   std::map<std::string, std::string> headers;
   std::string body;
+  std::map<std::string, secret_ref> secret_headers = {};
   friend bool operator==(const http_target&, const http_target&) = default;
 };
 

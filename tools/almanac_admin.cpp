@@ -20,6 +20,7 @@
 #include <iterator>
 #include <memory>
 #include <sstream>
+#include <tuple>
 
 #include <unistd.h>
 
@@ -222,9 +223,23 @@ void print_job(const job_state& s) {
     {"status", status_of(s)},
     {"schedule", describe(s.sched)},
     {"target", describe_target(s.what)},
+  };
+  // Plain values as given; a secret only as its reference (its value is never in the job).
+  auto values = [&](const char* label, const std::map<std::string, std::string>& plain,
+                    const std::map<std::string, secret_ref>& secrets) {
+    for (const auto& [k, v] : plain)
+      rows.push_back({label, k + "=" + v});
+    for (const auto& [k, r] : secrets)
+      rows.push_back({label, k + " <- " + to_string(r)});
+  };
+  if (auto* e = std::get_if<exec_target>(&s.what))
+    values("env", e->env, e->secret_env);
+  if (auto* h = std::get_if<http_target>(&s.what))
+    values("header", h->headers, h->secret_headers);
+  rows.insert(rows.end(), {
     {"next run", when(s.next_run_at)},
     {"errors", std::to_string(s.consecutive_errors) + " of " + std::to_string(max_errors(s))},
-  };
+  });
   if (!s.last_error.empty())
     rows.push_back({"last error", s.last_error});
   if (s.last_run)
@@ -259,6 +274,8 @@ struct create_options {
   std::optional<std::string> cron, tz, every, at, http, method, body, cwd;
   bool exec = false;
   std::vector<std::string> argv, env, headers;
+  // Secret references: NAME=VAR / NAME=FILE and 'Name: VAR' / 'Name: FILE'.
+  std::vector<std::string> env_from_env, env_from_file, header_from_env, header_from_file;
   std::optional<std::uint32_t> max_errors;
   std::optional<std::string> backoff, timeout, misfire, overlap, group, jitter;
   bool delete_after_run = false;
@@ -281,6 +298,10 @@ result<job_spec> build_spec(const create_options& c) {
   bool is_exec = c.exec || !c.argv.empty();
   if (is_exec == c.http.has_value())
     return fail(errc::invalid_input, "give exactly one of --exec -- ARGV... or --http URL");
+  if (is_exec && !(c.header_from_env.empty() && c.header_from_file.empty()))
+    return fail(errc::invalid_input, "--header-from-env and --header-from-file apply to --http");
+  if (!is_exec && !(c.env_from_env.empty() && c.env_from_file.empty()))
+    return fail(errc::invalid_input, "--env-from-env and --env-from-file apply to --exec");
   if (is_exec) {
     if (c.argv.empty())
       return fail(errc::invalid_input, "--exec needs the command after it: --exec -- prog args...");
@@ -291,6 +312,15 @@ result<job_spec> build_spec(const create_options& c) {
         return fail(errc::invalid_input, "--env '" + kv + "' is not NAME=VALUE");
       env[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
+    for (auto [flag, list, key] : {std::tuple{"--env-from-env", &c.env_from_env, "from_env"},
+                                   std::tuple{"--env-from-file", &c.env_from_file, "from_file"}})
+      for (const auto& kv : *list) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0 || env.contains(kv.substr(0, eq)))
+          return fail(errc::invalid_input, std::string{flag} + " '" + kv
+                                             + "' is not NAME=REF, or names a variable twice");
+        env[kv.substr(0, eq)] = {{key, kv.substr(eq + 1)}};
+      }
     body["target"] = {{"kind", "exec"}, {"argv", c.argv}, {"env", env}, {"cwd", c.cwd.value_or("")}};
   } else {
     json headers = json::object();
@@ -302,6 +332,18 @@ result<job_spec> build_spec(const create_options& c) {
       value.erase(0, value.find_first_not_of(' '));
       headers[kv.substr(0, colon)] = value;
     }
+    for (auto [flag, list, key] :
+         {std::tuple{"--header-from-env", &c.header_from_env, "from_env"},
+          std::tuple{"--header-from-file", &c.header_from_file, "from_file"}})
+      for (const auto& kv : *list) {
+        auto colon = kv.find(':');
+        if (colon == std::string::npos || colon == 0 || headers.contains(kv.substr(0, colon)))
+          return fail(errc::invalid_input, std::string{flag} + " '" + kv
+                                             + "' is not 'Name: REF', or names a header twice");
+        auto ref = kv.substr(colon + 1);
+        ref.erase(0, ref.find_first_not_of(' '));
+        headers[kv.substr(0, colon)] = {{key, ref}};
+      }
     body["target"] = {{"kind", "http"},
                       {"url", *c.http},
                       {"method", c.method.value_or("POST")},
@@ -350,10 +392,19 @@ void add_create(CLI::App& app, std::shared_ptr<client_options> o) {
   cmd->add_flag("--exec", c->exec, "Run a program: --exec -- PROG ARGS... (never via a shell)");
   cmd->add_option("argv", c->argv, "The program and its arguments, after --");
   cmd->add_option("--env", c->env, "NAME=VALUE added to the program's environment (repeat)");
+  cmd->add_option("--env-from-env", c->env_from_env,
+                  "NAME=VAR: NAME gets the daemon's variable VAR when a run starts (repeat)");
+  cmd->add_option("--env-from-file", c->env_from_file,
+                  "NAME=FILE: NAME gets the content of DATA/secrets/FILE when a run starts "
+                  "(repeat)");
   cmd->add_option("--cwd", c->cwd, "Working directory of the program");
   cmd->add_option("--http", c->http, "Make an HTTP request to this URL");
   cmd->add_option("--method", c->method, "HTTP method (default POST)");
   cmd->add_option("--header", c->headers, "'Name: value' HTTP header (repeat)");
+  cmd->add_option("--header-from-env", c->header_from_env,
+                  "'Name: VAR': the header's value is the daemon's variable VAR (repeat)");
+  cmd->add_option("--header-from-file", c->header_from_file,
+                  "'Name: FILE': the header's value is DATA/secrets/FILE (repeat)");
   cmd->add_option("--body", c->body, "HTTP request body");
   cmd->add_option("--max-errors", c->max_errors,
                   "Consecutive failures that make the job failed (default 10, 3 for --at)");

@@ -68,6 +68,7 @@ struct daemon_options {
   std::optional<std::uint64_t> max_jobs;
   std::optional<std::string> tls_cert;
   std::optional<std::string> tls_key;
+  std::optional<std::string> exec_env_allow;
 };
 
 struct usage_error {
@@ -83,7 +84,7 @@ std::string mode_text(mode_t m) {
 // The config file: a JSON object with the long option names as keys ("data", "admin", "http",
 // "log_level", "log_file", "run_isolation", "grace", "passivate_after", "secret", "token",
 // "secret_file", "token_file", "demo", "quarantine", "no_http", "workers", "tls_cert", "tls_key",
-// "max_jobs").
+// "max_jobs", "exec_env_allow").
 void merge_config(daemon_options& o) {
   std::ifstream in{*o.config};
   if (!in)
@@ -119,7 +120,8 @@ void merge_config(daemon_options& o) {
                                                  "grace",  "secret", "token",     "demo",
                                                  "quarantine", "no_http", "workers",
                                                  "passivate_after", "tls_cert", "tls_key",
-                                                 "secret_file", "token_file", "max_jobs"};
+                                                 "secret_file", "token_file", "max_jobs",
+                                                 "exec_env_allow"};
     if (std::find(std::begin(known), std::end(known), key) == std::end(known))
       throw usage_error{"config " + key + ": unknown setting"};
   }
@@ -137,6 +139,7 @@ void merge_config(daemon_options& o) {
   str("token_file", o.token_file);
   str("tls_cert", o.tls_cert);
   str("tls_key", o.tls_key);
+  str("exec_env_allow", o.exec_env_allow);
   flag("demo", o.demo);
   flag("quarantine", o.quarantine);
   flag("no_http", o.no_http);
@@ -378,6 +381,10 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   if (!token.empty() && token.size() < min_credential_bytes)
     throw usage_error{"--token: at least " + std::to_string(min_credential_bytes) +
                       " bytes, got " + std::to_string(token.size())};
+  auto env_allow = o.exec_env_allow ? parse_exec_env_allow(*o.exec_env_allow)
+                                    : result<std::vector<std::string>>{default_exec_env_allow()};
+  if (!env_allow)
+    throw usage_error{"--exec-env-allow: " + env_allow.err().message};
   if (o.tls_cert.has_value() != o.tls_key.has_value())
     throw usage_error{"--tls-cert and --tls-key go together"};
   if (!secret.empty() && o.secret_file)
@@ -463,6 +470,9 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
     return exit_refused;
   }
   xo.child_nofile = original_nofile;
+  xo.env_allow = *env_allow;
+  // Secret files of from_file references, checked at each read.
+  xo.secrets_dir = std::filesystem::path{*o.data} / "secrets";
   std::string why;
   xo.instance = data_dir_instance(*o.data, why);
   if (xo.instance.empty()) {
@@ -501,7 +511,9 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   if (o.max_jobs)
     so.settings.max_jobs = *o.max_jobs;
   so.executor.exec_runner = make_exec_runner(xo);
-  so.executor.http_runner = make_http_runner();
+  http_options hopts;
+  hopts.secrets_dir = xo.secrets_dir;
+  so.executor.http_runner = make_http_runner(hopts);
   so.logger = [log](log_level l, const std::string& line) {
     switch (l) {
       case log_level::debug: log->debug(line); break;
@@ -520,6 +532,10 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
     return exit_refused;
   }
   auto sched = std::move(*started);
+  // Created private once the start is certain (a refused start changes nothing).
+  if (::mkdir(xo.secrets_dir.c_str(), 0700) != 0 && errno != EEXIST)
+    log->warn("cannot create the secrets directory {}: {}", xo.secrets_dir.string(),
+              std::strerror(errno));
   const auto& rec = sched->recovery();
   for (const auto& q : rec.quarantined)
     log->error("quarantined: {}", q);
@@ -647,6 +663,9 @@ int main(int argc, char** argv) {
     ->envname("ALMANAC_TOKEN");
   app.add_option("--token-file", o.token_file, "Read the HTTP bearer token from this 0600 file");
   app.add_option("--workers", o.workers, "Runs executing at once (default 8)");
+  app.add_option("--exec-env-allow", o.exec_env_allow,
+                 "The daemon's variables exec runs inherit: VAR[,VAR,PREFIX*...] or * (default "
+                 "PATH,HOME,USER,LOGNAME,SHELL,LANG,LC_*,TZ,TMPDIR; never ALMANAC_*)");
   app.add_option("--passivate-after", o.passivate_after,
                  "Stop a job's actor after it is idle this long (default 10s; 0s: never)");
   app.add_option("--max-jobs", o.max_jobs,

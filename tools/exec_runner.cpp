@@ -1,6 +1,7 @@
 #include "tools/exec_runner.hpp"
 
 #include "tools/run_isolation.hpp"
+#include "tools/run_secrets.hpp"
 
 #include <almanac/time.hpp>
 
@@ -25,35 +26,36 @@ namespace almanac::tools {
 
 namespace {
 
-// Keeps the last max_output_tail bytes of everything appended, without holding more than twice
-// that, whatever a chatty program prints.
-class tail_buffer {
-public:
-  void append(const char* data, std::size_t n) {
-    buf_.append(data, n);
-    if (buf_.size() > 2 * max_output_tail)
-      buf_.erase(0, buf_.size() - max_output_tail);
+bool allowed(std::string_view name, const std::vector<std::string>& allow) {
+  // The daemon's namespace: its credentials (ALMANAC_SECRET, ALMANAC_TOKEN) and whatever else
+  // it is given there, whatever the allow-list says.
+  if (name.rfind("ALMANAC_", 0) == 0)
+    return false;
+  for (const auto& a : allow) {
+    if (!a.empty() && a.back() == '*') {
+      if (name.substr(0, a.size() - 1) == std::string_view{a}.substr(0, a.size() - 1))
+        return true;
+    } else if (name == a) {
+      return true;
+    }
   }
-  std::string take() { return output_tail(buf_); }
-
-private:
-  std::string buf_;
-};
+  return false;
+}
 
 std::vector<std::string> child_environment(const run_context& ctx, const exec_target& t,
-                                           const std::string& instance) {
+                                           const exec_options& opts,
+                                           const std::map<std::string, std::string>& secrets) {
   std::map<std::string, std::string> env;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv{*e};
     auto eq = kv.find('=');
-    if (eq == kv.npos)
+    if (eq == kv.npos || !allowed(kv.substr(0, eq), opts.env_allow))
       continue;
     env[std::string{kv.substr(0, eq)}] = std::string{kv.substr(eq + 1)};
   }
-  // The daemon's credentials are not the job's business.
-  env.erase("ALMANAC_SECRET");
-  env.erase("ALMANAC_TOKEN");
   for (const auto& [k, v] : t.env)
+    env[k] = v;
+  for (const auto& [k, v] : secrets)
     env[k] = v;
   // The run key, set last so that neither the daemon's environment nor the target can forge it:
   // an idempotent target keys its effect on (job, scheduled_for).
@@ -61,8 +63,8 @@ std::vector<std::string> child_environment(const run_context& ctx, const exec_ta
   env["ALMANAC_SCHEDULED_FOR"] = format_instant(ctx.key.scheduled_for);
   env["ALMANAC_RUN_ID"] = std::to_string(ctx.key.run_id);
   // The marker that finds a run's processes once they left its process group.
-  if (!instance.empty())
-    env["ALMANAC_INSTANCE"] = instance;
+  if (!opts.instance.empty())
+    env["ALMANAC_INSTANCE"] = opts.instance;
   std::vector<std::string> out;
   out.reserve(env.size());
   for (const auto& [k, v] : env)
@@ -208,14 +210,10 @@ int reap(pid_t pid) {
   return status;
 }
 
-} // namespace
-
-run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
-  auto* t = std::get_if<exec_target>(&ctx.what);
-  if (!t)
-    return {false, "the exec runner got a target that is not exec", {}};
-  if (t->argv.empty())
-    return {false, "exec target has an empty argv", {}};
+// The run itself, once its secrets are resolved; `mask` covers what it reports.
+run_outcome run_exec_with(const run_context& ctx, const exec_options& opts, const exec_target* t,
+                          const std::map<std::string, std::string>& secrets,
+                          const secret_mask& mask) {
   run_processes procs{opts, to_string(ctx.key.job), std::to_string(ctx.key.run_id), {}, 0};
   if (!opts.cgroup_parent.empty()) {
     procs.cgroup = opts.cgroup_parent / ("run-" + procs.job + "-" + procs.run);
@@ -252,7 +250,7 @@ run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
   }
   argv_storage.insert(argv_storage.end(), t->argv.begin(), t->argv.end());
   auto argv = c_strings(argv_storage);
-  auto env_storage = child_environment(ctx, *t, opts.instance);
+  auto env_storage = child_environment(ctx, *t, opts, secrets);
   auto envp = c_strings(env_storage);
 
   int fds[2];
@@ -346,7 +344,7 @@ run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
     }
   }
 
-  tail_buffer tail;
+  masked_tail tail{mask};
   bool pipe_open = true;
   std::optional<std::chrono::steady_clock::time_point> term_sent;
   bool kill_sent = false;
@@ -397,6 +395,70 @@ run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
   if (term_sent)
     return {false, "cancelled: " + describe_status(status), tail.take()};
   return {ok, ok ? std::string{} : describe_status(status), tail.take()};
+}
+
+} // namespace
+
+run_outcome run_exec(const run_context& ctx, const exec_options& opts) {
+  auto* t = std::get_if<exec_target>(&ctx.what);
+  if (!t)
+    return {false, "the exec runner got a target that is not exec", {}};
+  if (t->argv.empty())
+    return {false, "exec target has an empty argv", {}};
+  // Resolved here, at spawn, and nowhere else: the values live as long as this call.
+  std::map<std::string, std::string> secrets;
+  secret_mask mask;
+  for (const auto& [name, ref] : t->secret_env) {
+    auto r = resolve_secret(ref, opts.secrets_dir);
+    if (!r.ok) {
+      run_outcome out{false, "env " + name + ": " + r.error, {}};
+      if (r.infra) {
+        out.error.insert(0, daemon_resource_prefix);
+        out.infra = true;
+      }
+      return out;
+    }
+    if (r.value.find('\0') != std::string::npos)
+      return {false, "env " + name + ": secret " + to_string(ref)
+                       + ": the value holds a NUL byte, which no environment variable can", {}};
+    mask.add(r.value);
+    secrets[name] = std::move(r.value);
+  }
+  auto out = run_exec_with(ctx, opts, t, secrets, mask);
+  out.error = mask.apply(out.error);
+  return out;
+}
+
+std::vector<std::string> default_exec_env_allow() {
+  return {"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_*", "TZ", "TMPDIR"};
+}
+
+result<std::vector<std::string>> parse_exec_env_allow(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  for (;;) {
+    auto comma = text.find(',', from);
+    auto entry = std::string{text.substr(from, comma == text.npos ? text.npos : comma - from)};
+    entry.erase(0, entry.find_first_not_of(' '));
+    entry.erase(entry.find_last_not_of(' ') + 1);
+    auto name = std::string_view{entry};
+    if (!name.empty() && name.back() == '*')
+      name.remove_suffix(1);
+    bool ok = entry == "*" || !name.empty();
+    for (char c : name)
+      ok = ok && (c == '_' || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'));
+    if (!ok)
+      return fail(errc::invalid_input, "'" + entry + "' is not a variable name, NAME* or *");
+    // A pattern such as A* may stay: the ALMANAC_ variables are dropped whatever matches them.
+    if (entry.rfind("ALMANAC_", 0) == 0)
+      return fail(errc::invalid_input,
+                  "'" + entry + "': the daemon's ALMANAC_ variables are never passed to runs");
+    out.push_back(std::move(entry));
+    if (comma == text.npos)
+      break;
+    from = comma + 1;
+  }
+  return out;
 }
 
 runner make_exec_runner(exec_options opts) {

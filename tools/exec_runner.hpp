@@ -3,9 +3,10 @@
 // execvp's it): the argv list is passed as is, never through a shell, so `;`, `$(...)` and
 // globs are plain bytes of an argument.
 //
-// Environment: the child gets the daemon's environment with the target's `env` entries added
-// (an entry replaces a variable of the same name), minus the daemon's own secrets
-// (ALMANAC_SECRET, ALMANAC_TOKEN), plus the run key, which no other entry can replace:
+// Environment: the child gets the variables of the daemon's environment that `env_allow` names
+// (never an ALMANAC_ one: the daemon's credentials live there), then the target's `env` entries
+// and its `secret_env` values (an entry replaces a variable of the same name), plus the run key,
+// which no other entry can replace:
 // ALMANAC_JOB_ID (16 hex digits), ALMANAC_SCHEDULED_FOR (the fire, UTC, as the API writes
 // instants: "2026-03-08T07:30:00.250Z") and ALMANAC_RUN_ID (the attempt, decimal), and with
 // `instance` ALMANAC_INSTANCE (the data directory's id, which finds the run's processes). The
@@ -22,14 +23,28 @@
 
 #include "actors/executor.hpp"
 
+#include <almanac/result.hpp>
 #include <almanac/time.hpp>
 
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace almanac::tools {
+
+// The daemon's variables a run inherits by default: what programs need to find programs, their
+// user's home and the locale and time zone (PATH, HOME, USER, LOGNAME, SHELL, LANG, LC_*, TZ,
+// TMPDIR). Anything else (cloud credentials, agent sockets, the service manager's variables)
+// stays with the daemon unless the operator names it.
+std::vector<std::string> default_exec_env_allow();
+
+// "PATH,HOME,LC_*" or "*": entries are variable names or a name prefix ending in '*'; "*" alone
+// inherits everything (still without ALMANAC_*). Errors: invalid_input naming the entry (empty,
+// not a name, or ALMANAC_*, which is never passed on).
+result<std::vector<std::string>> parse_exec_env_allow(std::string_view text);
 
 struct exec_options {
   // Between SIGTERM and SIGKILL when a run is cancelled (timeout or shutdown). Default: 5 s.
@@ -48,6 +63,12 @@ struct exec_options {
   // The soft RLIMIT_NOFILE the program gets (the daemon raises its own); needs `shim`.
   // 0: the daemon's. Default: 0.
   std::uint64_t child_nofile = 0;
+  // The daemon's variables a run inherits (parse_exec_env_allow's entries). Default:
+  // default_exec_env_allow().
+  std::vector<std::string> env_allow = default_exec_env_allow();
+  // Where from_file secret references are read (the daemon's DATA/secrets). Empty: such a
+  // reference fails the run. Default: empty.
+  std::filesystem::path secrets_dir;
 };
 
 // What run_exec calls its daemon resource errors: "daemon resource: " + what failed.
@@ -60,6 +81,9 @@ inline constexpr std::string_view daemon_resource_prefix = "daemon resource: ";
 // EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN) the outcome has infra = true and the error
 // "daemon resource: cannot create a pipe: Too many open files"; ENOENT, EACCES and ENOEXEC
 // stay the job's failure.
+// A secret reference that cannot be resolved fails the run, naming the reference ("secret
+// from_file:db: ..."; infra only when reading it ran into the daemon's resource limits); resolved
+// values are masked ("***") in the output tail and the error.
 // Thread-safe: every call is independent. A non-exec target is a failed run.
 run_outcome run_exec(const run_context& ctx, const exec_options& opts = {});
 
@@ -75,11 +99,15 @@ struct http_options {
   // max_output_tail are kept. Past it the runner stops reading: the run's outcome follows the
   // status, and the tail says the answer was cut. Default: 16 MiB.
   std::size_t max_response_bytes = std::size_t{16} << 20;
+  // As exec_options::secrets_dir, for from_file header references. Default: empty.
+  std::filesystem::path secrets_dir;
 };
 
 // Makes one HTTP request (http:// or https:// URL, method, headers, body). Success: a 2xx
 // answer. The answer is streamed and never held whole (see max_response_bytes). Failure errors: "HTTP 500", "request failed: Connection" (httplib's error name),
-// "invalid URL ...", "cancelled". The answer's body tail is the run's output tail. Cancellation
+// "invalid URL ...", "cancelled", "secret from_env:NAME: ..." (as run_exec; a resolved value
+// holding CR, LF or NUL is refused, as no header may). The answer's body tail, with secret values
+// masked, is the run's output tail. Cancellation
 // aborts the request in flight. Thread-safe.
 run_outcome run_http(const run_context& ctx, const http_options& opts = {});
 

@@ -1,5 +1,6 @@
 #include "tools/exec_runner.hpp"
 #include "tools/run_isolation.hpp"
+#include "tools/run_secrets.hpp"
 
 #include <httplib.h>
 
@@ -43,10 +44,12 @@ std::string lower(std::string s) {
 
 } // namespace
 
-run_outcome run_http(const run_context& ctx, const http_options& opts) {
-  auto* t = std::get_if<http_target>(&ctx.what);
-  if (!t)
-    return {false, "the http runner got a target that is not http", {}};
+namespace {
+
+// The run itself, once its secrets are resolved; `mask` covers what it reports.
+run_outcome run_http_with(const http_target* t, const run_context& ctx, const http_options& opts,
+                          const std::map<std::string, std::string>& secrets,
+                          const secret_mask& mask) {
   auto parts = split(t->url);
   if (!parts)
     return {false, "invalid URL '" + t->url + "': expected http://host[:port]/path or https://...", {}};
@@ -56,12 +59,13 @@ run_outcome run_http(const run_context& ctx, const http_options& opts) {
   cli.set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(opts.write_timeout));
   httplib::Headers headers;
   std::string content_type = "application/octet-stream";
-  for (const auto& [k, v] : t->headers) {
-    if (lower(k) == "content-type")
-      content_type = v;
-    else
-      headers.emplace(k, v);
-  }
+  for (const auto* source : {&t->headers, &secrets})
+    for (const auto& [k, v] : *source) {
+      if (lower(k) == "content-type")
+        content_type = v;
+      else
+        headers.emplace(k, v);
+    }
   // httplib has no per-request cancel: a watcher closes the socket when the run is cancelled.
   std::mutex mtx;
   std::condition_variable cv;
@@ -88,7 +92,7 @@ run_outcome run_http(const run_context& ctx, const http_options& opts) {
     req.body = t->body;
     req.headers.emplace("Content-Type", content_type);
   }
-  std::string tail;
+  masked_tail tail{mask};
   std::uint64_t received = 0;
   bool cut = false;
   // Read before the body: a cut answer has no Response afterwards, only this status.
@@ -100,8 +104,6 @@ run_outcome run_http(const run_context& ctx, const http_options& opts) {
   req.content_receiver = [&](const char* data, std::size_t n, std::uint64_t, std::uint64_t) {
     received += n;
     tail.append(data, n);
-    if (tail.size() > 2 * max_output_tail)
-      tail.erase(0, tail.size() - max_output_tail);
     cut = received > opts.max_response_bytes;
     return !cut;
   };
@@ -124,7 +126,7 @@ run_outcome run_http(const run_context& ctx, const http_options& opts) {
     bool ok = status >= 200 && status < 300;
     auto note = "[answer cut after " + std::to_string(opts.max_response_bytes) + " bytes]";
     return {ok, ok ? std::string{} : "HTTP " + std::to_string(status) + " " + note,
-            output_tail(tail + "\n" + note)};
+            output_tail(tail.take() + "\n" + note)};
   }
   if (!res) {
     // Out of sockets or ephemeral ports: the daemon's shortage, not the target's refusal.
@@ -139,7 +141,38 @@ run_outcome run_http(const run_context& ctx, const http_options& opts) {
     return {false, "request failed: " + httplib::to_string(res.error()), {}};
   }
   bool ok = res->status >= 200 && res->status < 300;
-  return {ok, ok ? std::string{} : "HTTP " + std::to_string(res->status), output_tail(tail)};
+  return {ok, ok ? std::string{} : "HTTP " + std::to_string(res->status), tail.take()};
+}
+
+} // namespace
+
+run_outcome run_http(const run_context& ctx, const http_options& opts) {
+  auto* t = std::get_if<http_target>(&ctx.what);
+  if (!t)
+    return {false, "the http runner got a target that is not http", {}};
+  // Resolved here, when the request is made, and kept no longer than this call.
+  std::map<std::string, std::string> secrets;
+  secret_mask mask;
+  for (const auto& [name, ref] : t->secret_headers) {
+    auto r = resolve_secret(ref, opts.secrets_dir);
+    if (!r.ok) {
+      run_outcome out{false, "header " + name + ": " + r.error, {}};
+      if (r.infra) {
+        out.error.insert(0, daemon_resource_prefix);
+        out.infra = true;
+      }
+      return out;
+    }
+    // A line break would end the header and start another one of the value's choosing.
+    if (r.value.find_first_of(std::string_view{"\r\n\0", 3}) != std::string::npos)
+      return {false, "header " + name + ": secret " + to_string(ref)
+                       + ": the value holds CR, LF or NUL, which no header value may", {}};
+    mask.add(r.value);
+    secrets[name] = std::move(r.value);
+  }
+  auto out = run_http_with(t, ctx, opts, secrets, mask);
+  out.error = mask.apply(out.error);
+  return out;
 }
 
 runner make_http_runner(http_options opts) {

@@ -76,12 +76,38 @@ instant get_instant(const json& j, const std::string& field) {
   return unwrap(parse_instant(get_string(j, field)), field);
 }
 
-std::map<std::string, std::string> get_string_map(const json& j, const std::string& field) {
+// An env or headers object: each value is a string, or a secret reference {"from_env": NAME} or
+// {"from_file": NAME}, which goes into `secrets`.
+void get_values(const json& j, const std::string& where, std::map<std::string, std::string>& plain,
+                std::map<std::string, secret_ref>& secrets) {
   if (!j.is_object())
-    reject(field, "must be an object of strings");
-  std::map<std::string, std::string> out;
-  for (const auto& [k, v] : j.items())
-    out[k] = get_string(v, join(field, k));
+    reject(where, "must be an object of strings or secret references");
+  for (const auto& [k, v] : j.items()) {
+    auto f = join(where, k);
+    if (v.is_string()) {
+      plain[k] = v.get<std::string>();
+      continue;
+    }
+    if (!v.is_object() || v.size() != 1)
+      reject(f, "must be a string, {\"from_env\": NAME} or {\"from_file\": NAME}");
+    auto [key, name] = *v.items().begin();
+    secret_ref r;
+    if (key == "from_env")
+      r.source = secret_source::env;
+    else if (key == "from_file")
+      r.source = secret_source::file;
+    else
+      reject(join(f, key), "unknown field (a secret reference is from_env or from_file)");
+    r.name = get_string(name, join(f, key));
+    secrets[k] = std::move(r);
+  }
+}
+
+json values_json(const std::map<std::string, std::string>& plain,
+                 const std::map<std::string, secret_ref>& secrets) {
+  json out = plain;
+  for (const auto& [k, r] : secrets)
+    out[k] = {{r.source == secret_source::file ? "from_file" : "from_env", r.name}};
   return out;
 }
 
@@ -178,7 +204,7 @@ target read_target(const json& j, const std::string& where) {
     for (std::size_t i = 0; i < argv.size(); ++i)
       t.argv.push_back(get_string(argv[i], join(where, "argv") + "[" + std::to_string(i) + "]"));
     if (auto* e = field(j, "env"))
-      t.env = get_string_map(*e, join(where, "env"));
+      get_values(*e, join(where, "env"), t.env, t.secret_env);
     if (auto* c = field(j, "cwd"))
       t.cwd = get_string(*c, join(where, "cwd"));
     return t;
@@ -197,7 +223,7 @@ target read_target(const json& j, const std::string& where) {
         reject(join(where, "method"), "'" + t.method + "' is not GET, POST, PUT, DELETE, PATCH or HEAD");
     }
     if (auto* h = field(j, "headers"))
-      t.headers = get_string_map(*h, join(where, "headers"));
+      get_values(*h, join(where, "headers"), t.headers, t.secret_headers);
     if (auto* b = field(j, "body"))
       t.body = get_string(*b, join(where, "body"));
     return t;
@@ -328,13 +354,16 @@ json schedule_to_json(const schedule& s) {
 json target_to_json(const target& t) {
   struct visitor {
     json operator()(const exec_target& e) const {
-      return {{"kind", "exec"}, {"argv", e.argv}, {"env", e.env}, {"cwd", e.cwd}};
+      return {{"kind", "exec"},
+              {"argv", e.argv},
+              {"env", values_json(e.env, e.secret_env)},
+              {"cwd", e.cwd}};
     }
     json operator()(const http_target& h) const {
       return {{"kind", "http"},
               {"method", h.method},
               {"url", h.url},
-              {"headers", h.headers},
+              {"headers", values_json(h.headers, h.secret_headers)},
               {"body", h.body}};
     }
     json operator()(const handler_target& h) const {

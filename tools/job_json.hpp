@@ -34,7 +34,9 @@ using nlohmann::json;
 // "grid"|"after_run_end"} | {"kind": "cron", "cron": EXPR, "tz": ZONE}.
 json schedule_to_json(const schedule& s);
 // {"kind": "exec", "argv", "env", "cwd"} | {"kind": "http", "method", "url", "headers", "body"} |
-// {"kind": "handler", "name", "payload"}.
+// {"kind": "handler", "name", "payload"}. A value of "env" or "headers" is a string or a secret
+// reference, {"from_env": NAME} or {"from_file": NAME}: a reference is written back as given, and
+// its value is never in any JSON.
 json target_to_json(const target& t);
 // Every field of job_policies by name; unset optionals are null.
 json policies_to_json(const job_policies& p);

@@ -81,6 +81,15 @@ row 2 "--exec needs the command" -- create --name fresh --every 1h --exec
 row 2 "url" -- create --name fresh --every 1h --http ftp://example.com/x
 row 2 "32 KiB" -- create --name fresh --every 1h --http http://127.0.0.1:9/x --body "$(head -c 33000 /dev/zero | tr '\0' x)"
 row 2 "NAME=VALUE" -- create --name fresh --every 1h --env NOEQUALSSIGN "${exec_true[@]}"
+# Secret references.
+row 2 "is not NAME=REF" -- create --name fresh --every 1h --env-from-env NOEQUALSSIGN "${exec_true[@]}"
+row 2 "names a variable twice" -- create --name fresh --every 1h --env A=1 --env-from-file A=db "${exec_true[@]}"
+row 2 "must be a plain file name" -- create --name fresh --every 1h --env-from-file A=../db "${exec_true[@]}"
+row 2 "ALMANAC_ variables are the daemon's own" -- create --name fresh --every 1h --env-from-env A=ALMANAC_SECRET "${exec_true[@]}"
+row 2 "is not a variable name" -- create --name fresh --every 1h --env-from-env 'A=B C' "${exec_true[@]}"
+row 2 "apply to --http" -- create --name fresh --every 1h --header-from-env 'X: V' "${exec_true[@]}"
+row 2 "apply to --exec" -- create --name fresh --every 1h --env-from-env A=B --http http://127.0.0.1:9/x
+row 2 "is not 'Name: REF'" -- create --name fresh --every 1h --header-from-file nocolon --http http://127.0.0.1:9/x
 # Names.
 row 2 "name" -- create --name '' --every 1h "${exec_true[@]}"
 row 2 "name" -- create --name "$(head -c 300 /dev/zero | tr '\0' n)" --every 1h "${exec_true[@]}"

@@ -6,6 +6,9 @@
 #include <fstream>
 #include <thread>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 using namespace almanac;
 using namespace almanac::tools;
 
@@ -89,6 +92,83 @@ TEST_CASE("exec does not pass the daemon's secrets to jobs", "[tools]") {
   auto out = run(sh("printf '[%s]' \"$ALMANAC_SECRET\""));
   ::unsetenv("ALMANAC_SECRET");
   CHECK(out.output_tail == "[]");
+}
+
+TEST_CASE("exec children inherit only the allowed variables of the daemon's environment", "[tools]") {
+  ::setenv("FOO_SECRET", "x", 1);
+  ::setenv("ALMANAC_TOKEN", "token-of-the-daemon", 1);
+  auto dump = [](std::vector<std::string> allow) {
+    run_context ctx{run_key{job_id{1}, {}, 1},
+                    target{sh("printf '[%s|%s|%s]' \"$FOO_SECRET\" \"$ALMANAC_TOKEN\" "
+                              "\"${PATH:+path}\"")},
+                    std::make_shared<std::atomic<bool>>(false)};
+    exec_options opts;
+    if (!allow.empty())
+      opts.env_allow = std::move(allow);
+    return run_exec(ctx, opts).output_tail;
+  };
+  auto by_default = dump({});
+  auto named = dump({"PATH", "FOO_SECRET"});
+  auto prefix = dump({"PATH", "FOO_*"});
+  auto everything = dump({"*"});
+  auto nothing = exec_options{};
+  ::unsetenv("FOO_SECRET");
+  ::unsetenv("ALMANAC_TOKEN");
+  CHECK(by_default == "[||path]");
+  CHECK(named == "[x||path]");
+  CHECK(prefix == "[x||path]");
+  CHECK(everything == "[x||path]");
+  CHECK(nothing.env_allow == default_exec_env_allow());
+}
+
+TEST_CASE("the exec environment allow-list parses names, prefixes and star", "[tools]") {
+  auto ok = parse_exec_env_allow("PATH, LC_*,HOME");
+  REQUIRE(ok.ok());
+  CHECK(*ok == std::vector<std::string>{"PATH", "LC_*", "HOME"});
+  CHECK(parse_exec_env_allow("*").value() == std::vector<std::string>{"*"});
+  for (const char* bad : {"", "PATH,", "A B", "X=1", "ALMANAC_TOKEN", "ALMANAC_*", "*X"}) {
+    INFO(bad);
+    CHECK(parse_exec_env_allow(bad).code() == errc::invalid_input);
+  }
+}
+
+TEST_CASE("exec secret references reach the program and are masked in what the run reports", "[tools]") {
+  auto dir = std::filesystem::temp_directory_path() / ("almanac-exec-secrets-" + std::to_string(::getpid()));
+  std::filesystem::create_directory(dir);
+  ::chmod(dir.c_str(), 0700);
+  {
+    std::ofstream{dir / "db"} << "file-secret-value\n";
+  }
+  ::chmod((dir / "db").c_str(), 0600);
+  ::setenv("EXEC_TEST_SECRET", "env-secret-value", 1);
+  exec_target t = sh("printf '%s|%s' \"$DB\" \"$KEY\" > \"$OUT\"; echo \"$DB $KEY\"; exit 3");
+  t.env["OUT"] = (dir / "out").string();
+  t.secret_env["DB"] = {secret_source::file, "db"};
+  t.secret_env["KEY"] = {secret_source::env, "EXEC_TEST_SECRET"};
+  run_context ctx{run_key{job_id{1}, {}, 1}, target{t}, std::make_shared<std::atomic<bool>>(false)};
+  exec_options opts;
+  opts.secrets_dir = dir;
+  auto out = run_exec(ctx, opts);
+  std::string seen;
+  std::getline(std::ifstream{dir / "out"}, seen);
+  SECTION("resolved and masked") {
+    CHECK(seen == "file-secret-value|env-secret-value");
+    CHECK_FALSE(out.ok);
+    CHECK(out.error == "exit status 3");
+    CHECK(out.output_tail == "*** ***\n");
+  }
+  SECTION("a missing reference fails the run naming it, and nothing starts") {
+    std::filesystem::remove(dir / "out");
+    ::unsetenv("EXEC_TEST_SECRET");
+    auto missing = run_exec(ctx, opts);
+    CHECK_FALSE(missing.ok);
+    CHECK_FALSE(missing.infra);
+    CHECK(missing.error == "env KEY: secret from_env:EXEC_TEST_SECRET: the daemon's environment "
+                           "has no such variable");
+    CHECK_FALSE(std::filesystem::exists(dir / "out"));
+  }
+  ::unsetenv("EXEC_TEST_SECRET");
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("exec passes the run key in the environment and the target cannot replace it", "[tools]") {

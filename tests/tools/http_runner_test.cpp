@@ -153,5 +153,40 @@ TEST_CASE("a failing http answer keeps its status and body tail", "[tools]") {
   CHECK(out.output_tail == "out of luck");
 }
 
+TEST_CASE("an http header secret is sent and masked in the answer's tail and the error", "[tools]") {
+  httplib::Server server;
+  std::string received;
+  server.Post("/hook", [&](const httplib::Request& req, httplib::Response& res) {
+    received = req.get_header_value("Authorization");
+    res.status = 502;
+    res.set_content("you sent " + received, "text/plain");
+  });
+  int port = server.bind_to_any_port("127.0.0.1");
+  REQUIRE(port > 0);
+  std::thread thread{[&] { server.listen_after_bind(); }};
+  ::setenv("HTTP_TEST_SECRET", "Bearer header-secret-value", 1);
+  http_target t;
+  t.url = "http://127.0.0.1:" + std::to_string(port) + "/hook";
+  t.secret_headers["Authorization"] = {secret_source::env, "HTTP_TEST_SECRET"};
+  run_context ctx{run_key{}, target{t}, std::make_shared<std::atomic<bool>>(false)};
+  auto out = run_http(ctx);
+  ::setenv("HTTP_TEST_SECRET", "line\r\nX-Injected: 1", 1);
+  auto injected = run_http(ctx);
+  ::unsetenv("HTTP_TEST_SECRET");
+  auto missing = run_http(ctx);
+  server.stop();
+  thread.join();
+  CHECK(received == "Bearer header-secret-value");
+  CHECK_FALSE(out.ok);
+  CHECK(out.error == "HTTP 502");
+  CHECK(out.output_tail == "you sent ***");
+  CHECK_FALSE(injected.ok);
+  CHECK_THAT(injected.error, Catch::Contains("CR, LF or NUL"));
+  CHECK(injected.error.find("Injected") == std::string::npos);
+  CHECK_FALSE(missing.ok);
+  CHECK(missing.error == "header Authorization: secret from_env:HTTP_TEST_SECRET: the daemon's "
+                         "environment has no such variable");
+}
+
 } // namespace
 } // namespace almanac::tools

@@ -67,6 +67,29 @@ TEST_CASE("schedules and targets round-trip through JSON", "[tools]") {
   CHECK(*tb == t);
 }
 
+TEST_CASE("secret references round-trip through JSON as references", "[tools]") {
+  auto t = parse_target(json::parse(R"({"kind": "exec", "argv": ["x"], "env": {
+    "PLAIN": "1", "DB": {"from_file": "db"}, "KEY": {"from_env": "BILLING_KEY"}}})"));
+  REQUIRE(t.ok());
+  auto& e = std::get<exec_target>(*t);
+  CHECK(e.env == std::map<std::string, std::string>{{"PLAIN", "1"}});
+  CHECK(e.secret_env.at("DB") == secret_ref{secret_source::file, "db"});
+  CHECK(e.secret_env.at("KEY") == secret_ref{secret_source::env, "BILLING_KEY"});
+  auto j = target_to_json(*t);
+  CHECK(j["env"] == json::parse(R"({"PLAIN": "1", "DB": {"from_file": "db"},
+                                    "KEY": {"from_env": "BILLING_KEY"}})"));
+  auto back = parse_target(j);
+  REQUIRE(back.ok());
+  CHECK(*back == *t);
+  http_target h{"POST", "https://example.com/x", {{"X-Plain", "v"}}, "",
+                {{"Authorization", {secret_source::env, "HOOK_AUTH"}}}};
+  auto hj = target_to_json(h);
+  CHECK(hj["headers"]["Authorization"] == json{{"from_env", "HOOK_AUTH"}});
+  auto hb = parse_target(hj);
+  REQUIRE(hb.ok());
+  CHECK(*hb == target{h});
+}
+
 TEST_CASE("policies round-trip through JSON", "[tools]") {
   job_policies p;
   p.max_consecutive_errors = 4;
@@ -116,6 +139,30 @@ TEST_CASE("bad POST bodies are refused naming the field", "[tools]") {
                         "target.url: does not apply", errc::invalid_input},
                     row{R"({"target": {"kind": "http", "url": "http://x", "method": "BREW"}})",
                         "target.method:", errc::invalid_input},
+                    row{R"({"target": {"kind": "exec", "argv": ["x"], "env": {"K": 1}}})",
+                        "target.env.K: must be a string", errc::invalid_input},
+                    row{R"({"target": {"kind": "exec", "argv": ["x"], "env": {"K": {"from_vault": "v"}}}})",
+                        "target.env.K.from_vault: unknown field", errc::invalid_input},
+                    row{R"({"target": {"kind": "exec", "argv": ["x"], "env": {"K": {"from_env": "A", "from_file": "b"}}}})",
+                        "target.env.K: must be a string", errc::invalid_input},
+                    row{R"({"target": {"kind": "exec", "argv": ["x"], "env": {"K": {"from_env": 5}}}})",
+                        "target.env.K.from_env: must be a string", errc::invalid_input},
+                    row{R"({"target": {"kind": "exec", "argv": ["x"], "env": {"K": {"from_env": "ALMANAC_TOKEN"}}}})",
+                        "target: exec target: env K: from_env 'ALMANAC_TOKEN': ALMANAC_ variables",
+                        errc::invalid_input},
+                    row{R"({"target": {"kind": "exec", "argv": ["x"], "env": {"K": {"from_env": "A-B"}}}})",
+                        "target: exec target: env K: from_env 'A-B' is not a variable name",
+                        errc::invalid_input},
+                    row{R"({"target": {"kind": "exec", "argv": ["x"], "env": {"K": {"from_file": "../etc/shadow"}}}})",
+                        "target: exec target: env K: from_file '../etc/shadow' must be a plain file name",
+                        errc::invalid_input},
+                    row{R"({"target": {"kind": "exec", "argv": ["x"], "env": {"K": {"from_file": ".."}}}})",
+                        "target: exec target: env K: from_file '..' must be", errc::invalid_input},
+                    row{R"({"target": {"kind": "exec", "argv": ["x"], "env": {"K": {"from_file": ""}}}})",
+                        "target: exec target: env K: the reference's name must be 1 to 255",
+                        errc::invalid_input},
+                    row{R"({"target": {"kind": "http", "url": "http://x", "headers": {"A": "1", "a": {"from_env": "V"}}}})",
+                        "target: http target: header a is given both", errc::invalid_input},
                     row{R"({"policies": {"timeout": "forever"}})", "policies.timeout:",
                         errc::invalid_input},
                     row{R"({"policies": {"max_consecutive_errors": -1}})",
