@@ -1,6 +1,7 @@
 #include "tools/almanac_admin.hpp"
 
 #include "tools/admin_client.hpp"
+#include "tools/admin_tls.hpp"
 #include "tools/endpoint.hpp"
 #include "tools/error_table.hpp"
 #include "tools/job_json.hpp"
@@ -13,6 +14,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include <cstdlib>
 #include <iostream>
@@ -30,7 +32,35 @@ struct client_options {
   std::string secret;
   bool json = false;
   std::string request_timeout = "30s";
+  // The client side of the admin port's mutual TLS: all three, or `data` for the set almanacd
+  // generated in DATA/credentials.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
+  std::string data;
 };
+
+// The client certificate, key and CA to connect with. Errors: invalid_input when only some of
+// the three are given, when none are and there is no --data, or when check_admin_tls_files
+// refuses them.
+result<admin_tls_files> client_tls_files(const client_options& o) {
+  admin_tls_files files;
+  int given = !o.tls_cert.empty() + !o.tls_key.empty() + !o.tls_ca.empty();
+  if (given == 3)
+    files = {o.tls_cert, o.tls_key, o.tls_ca};
+  else if (given != 0)
+    return fail(errc::invalid_input, "--tls-cert, --tls-key and --tls-ca go together");
+  else if (!o.data.empty())
+    files = admin_client_files(std::filesystem::path{o.data} / "credentials");
+  else
+    return fail(errc::invalid_input,
+                "the admin port needs a client certificate: --tls-cert, --tls-key and --tls-ca "
+                "(or ALMANAC_TLS_CERT, ALMANAC_TLS_KEY, ALMANAC_TLS_CA), or --data DIR for the "
+                "ones almanacd generated in DIR/credentials");
+  if (auto c = check_admin_tls_files(files); !c)
+    return std::move(c).err();
+  return files;
+}
 
 class client {
 public:
@@ -77,11 +107,18 @@ int with_client(const client_options& o, F&& f) {
   auto timeout = parse_duration(o.request_timeout);
   if (!timeout || *timeout <= duration::zero())
     return usage("--request-timeout: '" + o.request_timeout + "' is not a positive duration");
+  auto tls = client_tls_files(o);
+  if (!tls)
+    return usage(tls.err().message);
   caf::actor_system_config cfg;
   add_message_types(cfg);
   cfg.load<caf::io::middleman>();
+  cfg.load<caf::openssl::manager>();
+  cfg.set("openssl.certificate", tls->certificate.string());
+  cfg.set("openssl.key", tls->key.string());
+  cfg.set("openssl.cafile", tls->ca.string());
   caf::actor_system sys{cfg};
-  auto gate = sys.middleman().remote_actor(ep->host, ep->port);
+  auto gate = caf::openssl::remote_actor(sys, ep->host, ep->port);
   if (!gate) {
     std::cerr << "almanac: cannot reach almanacd at " << ep->to_string() << ": "
               << sys.render(gate.error()) << '\n';
@@ -477,6 +514,15 @@ void add_admin_commands(CLI::App& app) {
                  "almanacd's admin endpoint HOST:PORT (default $ALMANAC_CONNECT or "
                  "127.0.0.1:7317)");
   app.add_option("--secret", o->secret, "The daemon's admin secret")->envname("ALMANAC_SECRET");
+  app.add_option("--tls-cert", o->tls_cert, "Client certificate (PEM) for the admin port's TLS")
+    ->envname("ALMANAC_TLS_CERT");
+  app.add_option("--tls-key", o->tls_key, "Private key (PEM) of --tls-cert")
+    ->envname("ALMANAC_TLS_KEY");
+  app.add_option("--tls-ca", o->tls_ca, "CA (PEM) almanacd's certificate must chain to")
+    ->envname("ALMANAC_TLS_CA");
+  app.add_option("--data", o->data,
+                 "almanacd's data directory: use the certificates it generated in "
+                 "DIR/credentials (when no --tls-cert is given)");
   app.add_flag("--json", o->json, "Print JSON objects instead of tables");
   app.add_option("--request-timeout", o->request_timeout,
                  "How long to wait for the daemon's answer (default 30s)");

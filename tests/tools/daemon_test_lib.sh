@@ -47,7 +47,8 @@ wait_for() {
 
 # start_daemon [ARGS...]: $ALMANACD on $T/data, admin and HTTP on loopback ports the system picks
 # (ARGS may add --no-http), prefixed by the command in DAEMON_WRAPPER (e.g. prlimit) when set;
-# waits for the ready line (in READY_LINE) and sets DAEMON_PID, ALMANAC_CONNECT and HTTP.
+# waits for the ready line (in READY_LINE) and sets DAEMON_PID, ALMANAC_CONNECT and HTTP, and
+# ALMANAC_TLS_* to the client certificate almanacd generated in $T/data/credentials.
 DAEMON_WRAPPER=()
 start_daemon() {
   : >"$T/daemon.out"
@@ -60,6 +61,13 @@ start_daemon() {
     || fail "bad ready line: $READY_LINE"
   export ALMANAC_CONNECT=${BASH_REMATCH[1]}
   HTTP=http://${BASH_REMATCH[2]}
+  use_admin_credentials "$T/data"
+}
+
+# use_admin_credentials DATA: the almanac CLI connects with DATA/credentials/admin-client.*.
+use_admin_credentials() {
+  export ALMANAC_TLS_CERT=$1/credentials/admin-client.pem ALMANAC_TLS_KEY=$1/credentials/admin-client.key
+  export ALMANAC_TLS_CA=$1/credentials/admin-ca.pem
 }
 
 # stop_daemon: SIGTERM; almanacd must exit 0.
