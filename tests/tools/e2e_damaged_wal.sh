@@ -45,7 +45,7 @@ with open(path, "r+b") as f:
     f.seek(offset)
     f.write(bytes([b[0] ^ 0xFF]))
 PY
-before=$(cd "$T/data" && ls | grep -v -e '^almanac.lock$' -e '^almanacd.lock$' -e '^LOG' | sort | xargs sha256sum)
+before=$(cd "$T/data" && ls | grep -v -e '^almanac.lock$' -e '^almanacd.lock$' -e '^LOG' -e '^credentials$' | sort | xargs sha256sum)
 
 step "almanacd refuses to start, names the file and what to run, changes nothing"
 rc=0
@@ -54,7 +54,7 @@ rc=0
 grep -q "$(basename "$wal")" "$T/refused.err" || fail "the refusal does not name $wal: $(cat "$T/refused.err")"
 grep -q -- "--salvage" "$T/refused.err" || fail "the refusal does not mention --salvage"
 grep -q "almanac-replay --data $T/data verify" "$T/refused.err" || fail "the refusal does not say what to run"
-after=$(cd "$T/data" && ls | grep -v -e '^almanac.lock$' -e '^almanacd.lock$' -e '^LOG' | sort | xargs sha256sum)
+after=$(cd "$T/data" && ls | grep -v -e '^almanac.lock$' -e '^almanacd.lock$' -e '^LOG' -e '^credentials$' | sort | xargs sha256sum)
 [[ $before == "$after" ]] || fail "the refused start changed the data directory: $(diff <(echo "$before") <(echo "$after"))"
 grep critical "$T/refused.err" | head -3
 
