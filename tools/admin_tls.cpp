@@ -315,7 +315,8 @@ result<void> check_admin_tls_files(const admin_tls_files& files) {
   }
   store_ptr store{X509_STORE_new()};
   store_ctx_ptr ctx{X509_STORE_CTX_new()};
-  if (!store || !ctx || X509_STORE_add_cert(store.get(), ca->get()) != 1
+  // Every certificate of the CA file, as CAF loads it (a bundle of several CAs is allowed).
+  if (!store || !ctx || X509_STORE_load_file(store.get(), files.ca.c_str()) != 1
       || X509_STORE_CTX_init(ctx.get(), store.get(), cert->get(), nullptr) != 1)
     return fail(errc::invalid_input, "cannot check " + files.certificate.string() + ": " +
                                        ssl_error());

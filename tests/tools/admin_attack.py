@@ -12,6 +12,9 @@ hangs. Only loopback addresses are accepted.
                                   or "silent"
   tls HOST PORT CERT KEY CA WAIT  a TLS client with this certificate: "reply BYTES" when
                                   application data came, "refused WHY" when the daemon closed
+  tls-idle HOST PORT CERT KEY CA WAIT
+                                  the same, then silent: "reply BYTES closed SECONDS" when the
+                                  daemon closed it within WAIT seconds, "reply BYTES open" if not
   stall HOST PORT CERT KEY CA WAIT
                                   a real TLS client that sends its ClientHello, reads the server's
                                   answer and then stalls: "closed SECONDS BYTES" or "open BYTES"
@@ -69,7 +72,7 @@ def plain_basp(host, port, wait):
     print("reply %d" % got if got else ("closed" if closed else "silent"))
 
 
-def tls(host, port, cert, key, ca, wait):
+def tls(host, port, cert, key, ca, wait, then_idle=False):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.load_verify_locations(ca)
@@ -78,7 +81,13 @@ def tls(host, port, cert, key, ca, wait):
     try:
         with ctx.wrap_socket(raw, server_hostname="almanacd") as s:
             data = s.recv(65536)
-            print("reply %d" % len(data) if data else "refused eof")
+            if not data:
+                print("refused eof")
+            elif not then_idle:
+                print("reply %d" % len(data))
+            else:
+                closed, secs, _ = closed_within(s, wait)
+                print("reply %d %s" % (len(data), "closed %.2f" % secs if closed else "open"))
     except (ssl.SSLError, OSError) as e:
         print("refused %s" % type(e).__name__)
 
@@ -144,6 +153,8 @@ def main():
         plain_basp(host, port, float(args[0]))
     elif cmd == "tls":
         tls(host, port, args[0], args[1], args[2], float(args[3]))
+    elif cmd == "tls-idle":
+        tls(host, port, args[0], args[1], args[2], float(args[3]), then_idle=True)
     elif cmd == "stall":
         stall(host, port, args[0], args[1], args[2], float(args[3]))
     elif cmd == "hold":

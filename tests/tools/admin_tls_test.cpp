@@ -101,6 +101,19 @@ TEST_CASE("two generated sets do not trust each other", "[tools]") {
   CHECK(r.err().message.find("does not verify") != std::string::npos);
 }
 
+TEST_CASE("a CA file holding several CAs verifies a certificate of any of them", "[tools]") {
+  temp_dir t;
+  auto a = ensure_admin_certificates(t.path / "a");
+  auto b = ensure_admin_certificates(t.path / "b");
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  auto bundle = t.path / "both.pem";
+  std::ofstream{bundle} << read_all(b->client.ca) << read_all(a->client.ca);
+  auto files = a->client;
+  files.ca = bundle;
+  CHECK(check_admin_tls_files(files).ok());
+}
+
 TEST_CASE("a key that does not match its certificate is refused", "[tools]") {
   temp_dir t;
   auto made = ensure_admin_certificates(t.path / "c");

@@ -8,7 +8,8 @@
 #   flood        200 idle TCP connections: those over the per-address cap are closed, the CLI
 #                answers within seconds, the descriptors stay bounded by the cap, no CPU spin
 #   deadline     a silent connection and a TLS handshake that stalls after the server's answer are
-#                closed at the handshake deadline (2 s here), without spinning the CPU meanwhile
+#                closed at the handshake deadline (2 s here) and the CPU spin of the stalled one
+#                ends with it; an authenticated connection left idle is closed at the idle timeout
 #   credentials  the generated certificates are reused on restart, the CLI finds them with --data,
 #                a key others can read is refused, given --admin-tls-* files replace them
 # Usage: e2e_admin_port.sh ALMANACD ALMANAC rss|refuse|flood|deadline|credentials
@@ -81,12 +82,15 @@ refuse)
   bad=$(attack tls "$T/foreign/client.pem" "$T/foreign/client.key" "$CRED/admin-ca.pem" 10)
   echo "foreign client certificate: $bad"
   [[ $bad == refused* ]] || fail "a foreign client certificate got: $bad"
-  step "the real CLI with the foreign certificate is refused, with its own it works"
+  step "the real CLI with the foreign certificate is refused by the daemon, with its own it works"
+  # The CLI trusts both CAs, so its own check passes and the daemon is the one that refuses.
+  cat "$T/foreign/ca.pem" "$CRED/admin-ca.pem" >"$T/foreign/both.pem"
   rc=0
   timeout 20 "$ALMANAC" --tls-cert "$T/foreign/client.pem" --tls-key "$T/foreign/client.key" \
-    jobs >/dev/null 2>"$T/foreign.err" || rc=$?
+    --tls-ca "$T/foreign/both.pem" jobs >/dev/null 2>"$T/foreign.err" || rc=$?
   [[ $rc != 0 ]] || fail "the CLI with a foreign certificate was answered"
   echo "CLI with a foreign certificate: exit $rc, $(head -1 "$T/foreign.err")"
+  [[ $rc == 3 ]] || fail "the CLI with a foreign certificate: exit $rc, not 3 (unreachable)"
   cli_answers || fail "the CLI got no answer: $(cat "$T/cli.err")"
   ;;
 flood)
@@ -154,6 +158,14 @@ deadline)
   echo "CPU in the 2 s after it was closed: $ms ms"
   ((ms < 400)) || fail "the daemon still spins after the stalled handshake was closed: $ms ms in 2 s"
   cli_answers || fail "the CLI got no answer: $(cat "$T/cli.err")"
+  stop_daemon
+  step "an authenticated connection on which nothing moves is closed at the idle timeout"
+  start --admin-idle-timeout 3s
+  result=$(attack tls-idle "$CRED/admin-client.pem" "$CRED/admin-client.key" "$CRED/admin-ca.pem" 20)
+  echo "idle authenticated connection: $result"
+  [[ $result == reply*closed* ]] || fail "the idle connection was not closed: $result"
+  read -r _ _ _ secs <<<"$result"
+  awk -v s="$secs" 'BEGIN { exit !(s >= 2 && s <= 12) }' || fail "closed after $secs s, not about 3"
   ;;
 credentials)
   start
@@ -188,9 +200,11 @@ credentials)
   make_leaf "$T/own" client clientAuth
   start --admin-tls-cert "$T/own/server.pem" --admin-tls-key "$T/own/server.key" \
     --admin-tls-ca "$T/own/ca.pem"
+  # The generated client, trusting both CAs: the daemon now knows only the given one.
+  cat "$T/own/ca.pem" "$CRED/admin-ca.pem" >"$T/own/both.pem"
   rc=0
-  timeout 20 "$ALMANAC" jobs >/dev/null 2>"$T/old.err" || rc=$?
-  [[ $rc != 0 ]] || fail "the generated client certificate was let in by the given CA"
+  timeout 20 "$ALMANAC" --tls-ca "$T/own/both.pem" jobs >/dev/null 2>"$T/old.err" || rc=$?
+  [[ $rc == 3 ]] || fail "the generated client certificate: exit $rc, not 3: $(cat "$T/old.err")"
   timeout 10 "$ALMANAC" --tls-cert "$T/own/client.pem" --tls-key "$T/own/client.key" \
     --tls-ca "$T/own/ca.pem" jobs >/dev/null || fail "the given CA's client was refused"
   ;;
