@@ -5,7 +5,9 @@
 //   almanac_bench throughput N SECONDS N `every 1s` jobs; runs/s, CPU s per 1k runs, events/s
 //   almanac_bench memory N             N idle `every 1h` jobs; RSS growth per job once idle
 //   almanac_bench admin-local N        N pause/resume pairs through the admin actor in-process
-//   almanac_bench admin-remote HOST:PORT N   the same through almanacd's admin gate (middleman)
+//   almanac_bench admin-remote HOST:PORT N CREDENTIALS_DIR   the same through almanacd's admin gate
+//                                            (middleman, mutual TLS with the admin-client.* the
+//                                            daemon generated in CREDENTIALS_DIR)
 //
 // Every event is fsync'd (the default durability). The data directory is $TMPDIR/almanac-bench-*,
 // removed afterwards. Creates are paced (at most 1000 in flight) so each job's due instant is
@@ -14,6 +16,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -294,15 +297,19 @@ int admin_local(std::size_t pairs) {
   return 0;
 }
 
-int admin_remote(const std::string& endpoint, std::size_t pairs) {
+int admin_remote(const std::string& endpoint, std::size_t pairs, const std::string& credentials) {
   auto colon = endpoint.rfind(':');
   auto host = endpoint.substr(0, colon);
   auto port = static_cast<std::uint16_t>(std::stoi(endpoint.substr(colon + 1)));
   caf::actor_system_config cfg;
   add_message_types(cfg);
   cfg.load<caf::io::middleman>();
+  cfg.load<caf::openssl::manager>();
+  cfg.set("openssl.certificate", credentials + "/admin-client.pem");
+  cfg.set("openssl.key", credentials + "/admin-client.key");
+  cfg.set("openssl.cafile", credentials + "/admin-ca.pem");
   caf::actor_system sys{cfg};
-  auto gate = sys.middleman().remote_actor(host, port);
+  auto gate = caf::openssl::remote_actor(sys, host, port);
   if (!gate) {
     std::fprintf(stderr, "cannot reach %s: %s\n", endpoint.c_str(),
                  sys.render(gate.error()).c_str());
@@ -335,7 +342,7 @@ int admin_remote(const std::string& endpoint, std::size_t pairs) {
 
 int usage() {
   std::fprintf(stderr, "usage: almanac_bench lateness N | throughput N SECONDS | memory N | "
-                       "admin-local N | admin-remote HOST:PORT N\n");
+                       "admin-local N | admin-remote HOST:PORT N CREDENTIALS_DIR\n");
   return 2;
 }
 
@@ -351,7 +358,7 @@ int main(int argc, char** argv) {
     return memory(std::stoul(args[1]));
   if (args.size() == 2 && args[0] == "admin-local")
     return admin_local(std::stoul(args[1]));
-  if (args.size() == 3 && args[0] == "admin-remote")
-    return admin_remote(args[1], std::stoul(args[2]));
+  if (args.size() == 4 && args[0] == "admin-remote")
+    return admin_remote(args[1], std::stoul(args[2]), args[3]);
   return usage();
 }

@@ -1,6 +1,7 @@
 #include "tools/almanac_admin.hpp"
 
 #include "tools/admin_client.hpp"
+#include "tools/admin_tls.hpp"
 #include "tools/credentials.hpp"
 #include "tools/endpoint.hpp"
 #include "tools/error_table.hpp"
@@ -14,6 +15,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include <cstdlib>
 #include <iostream>
@@ -36,6 +38,11 @@ struct client_options {
   std::optional<std::string> data;
   bool json = false;
   std::string request_timeout = "30s";
+  // The client side of the admin port's mutual TLS: all three, else the set almanacd generated
+  // in DATA/credentials (found through --data or the connection record).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_ca;
 };
 
 class client {
@@ -132,6 +139,34 @@ result<daemon_address> resolve_daemon(const client_options& o) {
   return out;
 }
 
+// The client certificate, key and CA to connect with: --tls-cert/--tls-key/--tls-ca (or
+// ALMANAC_TLS_*), else the set the daemon generated, named by its connection record or found in
+// --data's credentials. Errors: invalid_input when only some of the three are given, when none
+// are found, or when check_admin_tls_files refuses them.
+result<admin_tls_files> client_tls_files(const client_options& o, const daemon_address& addr) {
+  admin_tls_files files;
+  int given = !o.tls_cert.empty() + !o.tls_key.empty() + !o.tls_ca.empty();
+  if (given == 3)
+    files = {o.tls_cert, o.tls_key, o.tls_ca};
+  else if (given != 0)
+    return fail(errc::invalid_input, "--tls-cert, --tls-key and --tls-ca go together");
+  else if (addr.record && !addr.record->admin_client_cert.empty())
+    files = {addr.record->admin_client_cert, addr.record->admin_client_key,
+             addr.record->admin_ca};
+  else if (o.data)
+    files = admin_client_files(std::filesystem::path{*o.data} / credentials_dir_name);
+  else
+    return fail(errc::invalid_input,
+                "no client certificate found for " + addr.ep.to_string()
+                  + " (no connection record in " + runtime_dir().string()
+                  + "): give --data DIR for the ones almanacd generated in DIR/credentials, or "
+                    "--tls-cert, --tls-key and --tls-ca (or ALMANAC_TLS_CERT, ALMANAC_TLS_KEY, "
+                    "ALMANAC_TLS_CA)");
+  if (auto c = check_admin_tls_files(files); !c)
+    return std::move(c).err();
+  return files;
+}
+
 // Connects, runs `f` with a client, and disconnects; the actor system (and with it every
 // connection) is gone before this returns, so the process exits promptly.
 template <class F>
@@ -148,11 +183,18 @@ int with_client(const client_options& o, F&& f) {
   auto timeout = parse_duration(o.request_timeout);
   if (!timeout || *timeout <= duration::zero())
     return usage("--request-timeout: '" + o.request_timeout + "' is not a positive duration");
+  auto tls = client_tls_files(o, *addr);
+  if (!tls)
+    return usage(tls.err().message);
   caf::actor_system_config cfg;
   add_message_types(cfg);
   cfg.load<caf::io::middleman>();
+  cfg.load<caf::openssl::manager>();
+  cfg.set("openssl.certificate", tls->certificate.string());
+  cfg.set("openssl.key", tls->key.string());
+  cfg.set("openssl.cafile", tls->ca.string());
   caf::actor_system sys{cfg};
-  auto gate = sys.middleman().remote_actor(ep->host, ep->port);
+  auto gate = caf::openssl::remote_actor(sys, ep->host, ep->port);
   if (!gate) {
     std::cerr << "almanac: cannot reach almanacd at " << ep->to_string() << ": "
               << sys.render(gate.error()) << '\n';
@@ -695,6 +737,12 @@ void add_admin_commands(CLI::App& app) {
                  "through --data or this user's runtime directory)")
     ->envname("ALMANAC_SECRET");
   app.add_option("--secret-file", o->secret_file, "Read the admin secret from this file");
+  app.add_option("--tls-cert", o->tls_cert, "Client certificate (PEM) for the admin port's TLS")
+    ->envname("ALMANAC_TLS_CERT");
+  app.add_option("--tls-key", o->tls_key, "Private key (PEM) of --tls-cert")
+    ->envname("ALMANAC_TLS_KEY");
+  app.add_option("--tls-ca", o->tls_ca, "CA (PEM) almanacd's certificate must chain to")
+    ->envname("ALMANAC_TLS_CA");
   app.add_flag("--json", o->json, "Print JSON objects instead of tables");
   app.add_option("--request-timeout", o->request_timeout,
                  "How long to wait for the daemon's answer (default 30s)");

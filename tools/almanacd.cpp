@@ -4,7 +4,9 @@
 // accepts work; logs to stderr or --log-file; SIGTERM, SIGINT, SIGQUIT, SIGUSR1 and SIGUSR2 stop
 // it gracefully, SIGHUP reopens the log file. See docs/TOOLS.md.
 #include "tools/admin_client.hpp"
+#include "tools/admin_front.hpp"
 #include "tools/admin_gate.hpp"
+#include "tools/admin_tls.hpp"
 #include "tools/credentials.hpp"
 #include "tools/endpoint.hpp"
 #include "tools/error_table.hpp"
@@ -19,6 +21,7 @@
 
 #include <caf/all.hpp>
 #include <caf/io/all.hpp>
+#include <caf/openssl/all.hpp>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/base_sink.h>
@@ -69,6 +72,14 @@ struct daemon_options {
   std::optional<std::string> tls_cert;
   std::optional<std::string> tls_key;
   std::optional<std::string> exec_env_allow;
+  // The admin port's mutual TLS (all three, or none: generated in DATA/credentials).
+  std::optional<std::string> admin_tls_cert;
+  std::optional<std::string> admin_tls_key;
+  std::optional<std::string> admin_tls_ca;
+  // Command line only: the admin front's limits (admin_front.hpp).
+  admin_front_options admin_front;
+  std::optional<std::string> admin_handshake_timeout;
+  std::optional<std::string> admin_idle_timeout;
 };
 
 struct usage_error {
@@ -84,7 +95,7 @@ std::string mode_text(mode_t m) {
 // The config file: a JSON object with the long option names as keys ("data", "admin", "http",
 // "log_level", "log_file", "run_isolation", "grace", "passivate_after", "secret", "token",
 // "secret_file", "token_file", "demo", "quarantine", "no_http", "workers", "tls_cert", "tls_key",
-// "max_jobs", "exec_env_allow").
+// "max_jobs", "exec_env_allow", "admin_tls_cert", "admin_tls_key", "admin_tls_ca").
 void merge_config(daemon_options& o) {
   std::ifstream in{*o.config};
   if (!in)
@@ -121,7 +132,8 @@ void merge_config(daemon_options& o) {
                                                  "quarantine", "no_http", "workers",
                                                  "passivate_after", "tls_cert", "tls_key",
                                                  "secret_file", "token_file", "max_jobs",
-                                                 "exec_env_allow"};
+                                                 "exec_env_allow", "admin_tls_cert",
+                                                 "admin_tls_key", "admin_tls_ca"};
     if (std::find(std::begin(known), std::end(known), key) == std::end(known))
       throw usage_error{"config " + key + ": unknown setting"};
   }
@@ -140,6 +152,9 @@ void merge_config(daemon_options& o) {
   str("tls_cert", o.tls_cert);
   str("tls_key", o.tls_key);
   str("exec_env_allow", o.exec_env_allow);
+  str("admin_tls_cert", o.admin_tls_cert);
+  str("admin_tls_key", o.admin_tls_key);
+  str("admin_tls_ca", o.admin_tls_ca);
   flag("demo", o.demo);
   flag("quarantine", o.quarantine);
   flag("no_http", o.no_http);
@@ -347,6 +362,63 @@ void generate_missing_credentials(const std::string& data, std::string& secret, 
     fill(token, token_file, http_token_file, "HTTP bearer token");
 }
 
+// The admin port's identity: the files given by --admin-tls-*, checked (no client side then), or
+// the set generated in DATA/credentials (admin_tls.hpp). Empty after logging why when neither is
+// usable.
+std::optional<admin_credentials> admin_tls_setup(const daemon_options& o, spdlog::logger& log) {
+  if (o.admin_tls_cert) {
+    admin_tls_files given{*o.admin_tls_cert, *o.admin_tls_key, *o.admin_tls_ca};
+    if (auto c = check_admin_tls_files(given); !c) {
+      log.critical("--admin-tls-cert/--admin-tls-key/--admin-tls-ca: {}", c.err().message);
+      return std::nullopt;
+    }
+    return admin_credentials{given, {}, false};
+  }
+  auto dir = std::filesystem::path{*o.data} / credentials_dir_name;
+  auto made = ensure_admin_certificates(dir);
+  if (!made) {
+    log.critical("admin port certificates in {}: {}", dir.string(), made.err().message);
+    return std::nullopt;
+  }
+  if (made->generated)
+    log.info("generated the admin port's private CA and certificates in {}; a remote almanac "
+             "needs admin-client.pem, admin-client.key and admin-ca.pem from there",
+             dir.string());
+  return *made;
+}
+
+// Stops CAF's listener on the inner port (caf/openssl/unpublish.hpp does not compile on 0.17.6).
+void unpublish_admin_gate(const caf::actor& gate, std::uint16_t inner_port) {
+  caf::anon_send(gate.home_system().openssl_manager().actor_handle(), caf::unpublish_atom::value,
+                 gate.address(), inner_port);
+}
+
+// The admin gate on CAF's middleman with mutual TLS, on an ephemeral loopback port, behind the
+// front on the public endpoint. Returns the front (its port is the public one) and sets
+// `inner_port`; empty after logging why.
+std::unique_ptr<admin_front> open_admin_port(const caf::actor& gate, const endpoint& ep,
+                                             admin_front_options fo, std::uint16_t& inner_port,
+                                             std::shared_ptr<spdlog::logger> log) {
+  auto& sys = gate.home_system();
+  auto published = caf::openssl::publish(gate, 0, "127.0.0.1", false);
+  if (!published) {
+    log->critical("cannot publish the admin gate on 127.0.0.1: {}", sys.render(published.error()));
+    return nullptr;
+  }
+  inner_port = *published;
+  fo.host = ep.host;
+  fo.port = ep.port;
+  fo.inner_port = inner_port;
+  fo.log = [log](const std::string& line) { log->warn(line); };
+  auto front = admin_front::start(std::move(fo));
+  if (!front) {
+    log->critical("cannot serve the admin port on {}: {}", ep.to_string(), front.err().message);
+    unpublish_admin_gate(gate, inner_port);
+    return nullptr;
+  }
+  return std::move(*front);
+}
+
 int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   if (o.config)
     merge_config(o);
@@ -407,6 +479,25 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
     token = read_file(*o.token_file, "--token-file");
     token_file = std::filesystem::absolute(*o.token_file);
   }
+  if (o.admin_tls_cert.has_value() != o.admin_tls_key.has_value()
+      || o.admin_tls_cert.has_value() != o.admin_tls_ca.has_value())
+    throw usage_error{"--admin-tls-cert, --admin-tls-key and --admin-tls-ca go together (or none: "
+                      "the daemon generates its own in DATA/credentials)"};
+  for (auto [text, slot, what] :
+       {std::tuple{&o.admin_handshake_timeout, &o.admin_front.handshake_timeout,
+                   "--admin-handshake-timeout"},
+        std::tuple{&o.admin_idle_timeout, &o.admin_front.idle_timeout, "--admin-idle-timeout"}}) {
+    if (!*text)
+      continue;
+    auto d = parse_duration(**text);
+    if (!d || *d <= duration::zero())
+      throw usage_error{std::string{what} + ": " +
+                        (d ? std::string{"must be positive"} : d.err().message)};
+    *slot = *d;
+  }
+  if (o.admin_front.max_connections == 0 || o.admin_front.max_connections_per_peer == 0)
+    throw usage_error{"--admin-max-connections and --admin-max-connections-per-peer must be "
+                      "positive"};
 
   std::shared_ptr<reopenable_file_sink> log_file;
   std::shared_ptr<spdlog::sinks::sink> sink;
@@ -431,12 +522,6 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  caf::actor_system_config cfg;
-  add_message_types(cfg);
-  use_work_sharing(cfg);
-  cfg.load<caf::io::middleman>();
-  caf::actor_system sys{cfg};
-
   log->info("almanacd {} starting: pid {}, data {}", almanac::version, ::getpid(), *o.data);
   if (o.salvage)
     log->warn("--salvage: a damaged write-ahead log will be accepted; what cannot be read back is "
@@ -460,6 +545,19 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
     log->critical("cannot start on {}: {}", *o.data, e.message);
     return exit_refused;
   }
+  auto admin_tls = admin_tls_setup(o, *log);
+  if (!admin_tls)
+    return exit_refused;
+  caf::actor_system_config cfg;
+  add_message_types(cfg);
+  use_work_sharing(cfg);
+  cfg.load<caf::io::middleman>();
+  cfg.load<caf::openssl::manager>();
+  // Setting any of them turns on CAF's certificate checks, both ways (mutual TLS).
+  cfg.set("openssl.certificate", admin_tls->server.certificate.string());
+  cfg.set("openssl.key", admin_tls->server.key.string());
+  cfg.set("openssl.cafile", admin_tls->server.ca.string());
+  caf::actor_system sys{cfg};
   // Before anything runs again: kill what runs of a crashed daemon left behind, so a fire that is
   // re-run never runs beside its first attempt.
   exec_options xo;
@@ -544,15 +642,14 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
     create_demo_jobs(sys, sched->admin(), log);
 
   auto gate = spawn_admin_gate(sys, sched->admin(), secret, std::chrono::seconds{60});
-  auto published = sys.middleman().publish(gate, admin_ep.port, admin_ep.host.c_str(), false);
-  if (!published) {
-    log->critical("cannot publish the admin port on {}: {}", admin_ep.to_string(),
-                  sys.render(published.error()));
+  std::uint16_t inner_port = 0;
+  auto front = open_admin_port(gate, admin_ep, o.admin_front, inner_port, log);
+  if (!front) {
     caf::anon_send_exit(gate, caf::exit_reason::kill);
     sched->stop(duration::zero());
     return exit_refused;
   }
-  admin_ep.port = *published;
+  admin_ep.port = front->port();
 
   std::unique_ptr<http_server> http;
   std::string http_text = "off";
@@ -570,6 +667,8 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
     if (!started_http) {
       log->critical("cannot serve HTTP on {}: {}", http_ep.to_string(),
                     started_http.err().message);
+      front->stop();
+      unpublish_admin_gate(gate, inner_port);
       caf::anon_send_exit(gate, caf::exit_reason::kill);
       sched->stop(duration::zero());
       return exit_refused;
@@ -580,11 +679,21 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
     if (o.tls_cert)
       log->info("the HTTP API port speaks HTTPS only (certificate {})", *o.tls_cert);
   }
-  log->info("listening: admin {} (secret required), http {}{}", admin_ep.to_string(), http_text,
-            serve_http ? " (bearer token required)" : "");
-  connection_record record{admin_ep.to_string(), http_text, o.tls_cert.has_value(),
-                           std::filesystem::absolute(*o.data), static_cast<long>(::getpid()),
-                           secret_file, serve_http ? token_file : std::filesystem::path{}};
+  log->info("listening: admin {} (mutual TLS, secret required), http {}{}", admin_ep.to_string(),
+            http_text, serve_http ? " (bearer token required)" : "");
+  auto abs = [](const std::filesystem::path& p) {
+    return p.empty() ? p : std::filesystem::absolute(p);
+  };
+  connection_record record{admin_ep.to_string(),
+                           http_text,
+                           o.tls_cert.has_value(),
+                           std::filesystem::absolute(*o.data),
+                           static_cast<long>(::getpid()),
+                           secret_file,
+                           serve_http ? token_file : std::filesystem::path{},
+                           abs(admin_tls->client.certificate),
+                           abs(admin_tls->client.key),
+                           abs(admin_tls->client.ca)};
   if (auto written = write_connection_record(record); !written)
     log->warn("the almanac CLI will not find this daemon by itself ({}): give it --data {}",
               written.err().message, *o.data);
@@ -612,7 +721,8 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   if (http)
     http->stop();
   remove_connection_record(admin_ep.to_string());
-  (void) sys.middleman().unpublish(gate, admin_ep.port);
+  front->stop();
+  unpublish_admin_gate(gate, inner_port);
   caf::anon_send_exit(gate, caf::exit_reason::kill);
   auto left = sched->stop(*grace);
   if (left > 0)
@@ -643,6 +753,22 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", o.tls_cert,
                  "PEM certificate chain: the HTTP API port speaks HTTPS only (with --tls-key)");
   app.add_option("--tls-key", o.tls_key, "PEM private key for --tls-cert");
+  app.add_option("--admin-tls-cert", o.admin_tls_cert,
+                 "PEM certificate of the admin port (mutual TLS; with --admin-tls-key and "
+                 "--admin-tls-ca; default: generated in DATA/credentials)");
+  app.add_option("--admin-tls-key", o.admin_tls_key, "PEM private key for --admin-tls-cert");
+  app.add_option("--admin-tls-ca", o.admin_tls_ca,
+                 "PEM CA every admin client's certificate must chain to (a private CA for "
+                 "Almanac only: no host name is checked)");
+  app.add_option("--admin-max-connections", o.admin_front.max_connections,
+                 "Admin connections open at once (default 64)");
+  app.add_option("--admin-max-connections-per-peer", o.admin_front.max_connections_per_peer,
+                 "Admin connections open at once from one address (default 16)");
+  app.add_option("--admin-handshake-timeout", o.admin_handshake_timeout,
+                 "Close an admin connection whose TLS handshake is not over by then (default "
+                 "10s)");
+  app.add_option("--admin-idle-timeout", o.admin_idle_timeout,
+                 "Close an admin connection on which nothing moved for this long (default 10m)");
   app.add_option("--config", o.config, "JSON config file; command-line options take precedence");
   app.add_option("--log-level", o.log_level, "debug, info (default), warning or error");
   app.add_option("--log-file", o.log_file,

@@ -197,9 +197,15 @@ std::optional<connection_record> parse_record(const std::string& text) {
   r.pid = j.value("pid", 0L);
   r.secret_file = j.value("secret_file", std::string{});
   r.token_file = j.value("token_file", std::string{});
-  if (!r.data.is_absolute() || (!r.secret_file.empty() && !r.secret_file.is_absolute())
-      || (!r.token_file.empty() && !r.token_file.is_absolute()))
+  r.admin_client_cert = j.value("admin_client_cert", std::string{});
+  r.admin_client_key = j.value("admin_client_key", std::string{});
+  r.admin_ca = j.value("admin_ca", std::string{});
+  if (!r.data.is_absolute())
     return std::nullopt;
+  for (const auto* p : {&r.secret_file, &r.token_file, &r.admin_client_cert, &r.admin_client_key,
+                        &r.admin_ca})
+    if (!p->empty() && !p->is_absolute())
+      return std::nullopt;
   return r;
 }
 
@@ -286,7 +292,10 @@ result<void> write_connection_record(const connection_record& r) {
                    {"data", r.data.string()},
                    {"pid", r.pid},
                    {"secret_file", r.secret_file.string()},
-                   {"token_file", r.token_file.string()}};
+                   {"token_file", r.token_file.string()},
+                   {"admin_client_cert", r.admin_client_cert.string()},
+                   {"admin_client_key", r.admin_client_key.string()},
+                   {"admin_ca", r.admin_ca.string()}};
   auto text = j.dump() + "\n";
   if (auto placed = write_private_file(r.data / data_dir_record_name, text, false); !placed)
     return std::move(placed).err();

@@ -52,6 +52,11 @@ struct connection_record {
   // were given on its command line or in its environment: clients then need them the same way.
   std::filesystem::path secret_file;
   std::filesystem::path token_file;
+  // The client side of the admin port's mutual TLS that the daemon generated (absolute), empty
+  // when it was given a CA of the operator's: clients then need their own certificate.
+  std::filesystem::path admin_client_cert;
+  std::filesystem::path admin_client_key;
+  std::filesystem::path admin_ca;
 };
 
 // $XDG_RUNTIME_DIR/almanac, else ~/.local/state/almanac/run: private to this user (0700).

@@ -20,6 +20,7 @@ DAEMON_PID=$!
 wait_for grep -q '^ready ' "$T/daemon.out" || fail "almanacd did not print its ready line"
 [[ $(grep '^ready ' "$T/daemon.out") =~ admin=([0-9.]+:[0-9]+) ]] || fail "bad ready line"
 export ALMANAC_CONNECT=${BASH_REMATCH[1]}
+use_admin_credentials "$T/data"
 
 # Jobs in every status a command can be refused in; none fires again for a day.
 status_is() { "$ALMANAC" show "$1" --json | grep -q "\"status\": \"$2\""; }

@@ -146,7 +146,10 @@ TEST_CASE("a connection record is found by its admin endpoint and by its data di
   auto data = tmp.path() / "data";
   REQUIRE(::mkdir(data.c_str(), 0700) == 0);
   connection_record r{"127.0.0.1:7399", "127.0.0.1:7400", false, data, ::getpid(),
-                      data / "credentials" / "admin-secret", data / "credentials" / "http-token"};
+                      data / "credentials" / "admin-secret", data / "credentials" / "http-token",
+                      data / "credentials" / "admin-client.pem",
+                      data / "credentials" / "admin-client.key",
+                      data / "credentials" / "admin-ca.pem"};
   REQUIRE(write_connection_record(r));
   CHECK(mode_of(runtime / "almanac") == 0700);
   auto found = find_connection_record(endpoint{"127.0.0.1", 7399});
@@ -154,6 +157,8 @@ TEST_CASE("a connection record is found by its admin endpoint and by its data di
   CHECK(found->data == data);
   CHECK(found->secret_file == r.secret_file);
   CHECK(found->http == "127.0.0.1:7400");
+  CHECK(found->admin_client_key == r.admin_client_key);
+  CHECK(found->admin_ca == r.admin_ca);
   CHECK(find_connection_record(endpoint{"localhost", 7399}));
   CHECK_FALSE(find_connection_record(endpoint{"127.0.0.1", 7398}));
   auto by_data = data_dir_connection_record(data);

@@ -53,7 +53,8 @@ wait_for() {
 # (ARGS may add --no-http), prefixed by the command in DAEMON_WRAPPER (e.g. prlimit) when set;
 # waits for the ready line (in READY_LINE) and sets DAEMON_PID, ALMANAC_CONNECT, HTTP and TOKEN
 # (the bearer token: ARGS' --token, else the one almanacd generated into the data directory).
-# The almanac CLI finds the admin secret by itself, as an operator's would.
+# The almanac CLI finds the admin secret and its client certificate by itself, as an operator's
+# would.
 DAEMON_WRAPPER=()
 start_daemon() {
   : >"$T/daemon.out"
@@ -75,6 +76,13 @@ start_daemon() {
   if [[ -z $TOKEN && -f $T/data/credentials/http-token ]]; then
     TOKEN=$(cat "$T/data/credentials/http-token")
   fi
+}
+
+# use_admin_credentials DATA: the almanac CLI connects with DATA/credentials/admin-client.*
+# explicitly (where no connection record can lead it there).
+use_admin_credentials() {
+  export ALMANAC_TLS_CERT=$1/credentials/admin-client.pem ALMANAC_TLS_KEY=$1/credentials/admin-client.key
+  export ALMANAC_TLS_CA=$1/credentials/admin-ca.pem
 }
 
 # api ARGS...: curl -s with the daemon's bearer token.

@@ -58,7 +58,13 @@ rc=0
 grep -q "unauthorized" "$T/wrong.err" || fail "no clear message: $(cat "$T/wrong.err")"
 rc=0
 XDG_RUNTIME_DIR=$T/elsewhere "$ALMANAC" jobs >/dev/null 2>"$T/none.err" || rc=$?
-[[ $rc == 2 ]] || fail "no secret at all: exit $rc"
+[[ $rc == 2 ]] || fail "no credentials at all: exit $rc"
+grep -q "no client certificate found for $ALMANAC_CONNECT" "$T/none.err" || fail "no hint: $(cat "$T/none.err")"
+rc=0
+XDG_RUNTIME_DIR=$T/elsewhere "$ALMANAC" --tls-cert "$C/admin-client.pem" --tls-key "$C/admin-client.key" \
+  --tls-ca "$C/admin-ca.pem" jobs >/dev/null 2>"$T/none.err" || rc=$?
+[[ $rc == 2 ]] || fail "a certificate but no secret: exit $rc"
+grep -q "unauthorized" "$T/none.err" || fail "not refused by the gate: $(cat "$T/none.err")"
 grep -q "no admin secret found for $ALMANAC_CONNECT" "$T/none.err" || fail "no hint: $(cat "$T/none.err")"
 
 step "--data DIR alone finds the daemon and its secret; http-token prints the token for curl"

@@ -21,7 +21,7 @@ echo "$READY_LINE"
 
 step "an unreachable daemon is exit 3"
 rc=0
-"$ALMANAC" --connect 127.0.0.1:1 jobs 2>/dev/null || rc=$?
+"$ALMANAC" --data "$T/data" --connect 127.0.0.1:1 jobs 2>/dev/null || rc=$?
 [[ $rc == 3 ]] || fail "expected exit 3, got $rc"
 
 step "create a job that always fails"
