@@ -1,7 +1,7 @@
 #include "actors/projector.hpp"
 
-#include "actors/history.hpp"
 #include "actors/type_ids.hpp"
+#include "projections/history.hpp"
 
 #include <caf/all.hpp>
 

@@ -1,4 +1,4 @@
-// The projector actor keeps the history projections (history.hpp) up to date: told that the log
+// The projector actor keeps the history projections (projections/history.hpp) up to date: told that the log
 // advanced, it folds what was appended since its checkpoint, in bounded chunks so it never holds
 // its thread for long, and writes entries and checkpoint atomically. Asked to sync, it answers
 // once it has caught up with everything appended before the question.

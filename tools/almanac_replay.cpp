@@ -7,8 +7,8 @@
 #include "tools/error_table.hpp"
 #include "tools/job_json.hpp"
 
-#include "actors/history.hpp"
 #include "events/evolve.hpp"
+#include "projections/history.hpp"
 #include "store/event_log.hpp"
 
 #include <almanac/time.hpp>

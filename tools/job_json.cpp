@@ -1,8 +1,8 @@
 #include "tools/job_json.hpp"
 
-#include "actors/history.hpp"
 #include "events/event.hpp"
 #include "events/job_state.hpp"
+#include "projections/history.hpp"
 
 #include <almanac/admin.hpp>
 #include <almanac/time.hpp>

@@ -10,10 +10,10 @@
 // context holds a message a person can act on.
 #pragma once
 
-#include "actors/history.hpp"
 #include "events/codec.hpp"
 #include "events/command.hpp"
 #include "events/job_state.hpp"
+#include "projections/history.hpp"
 
 #include <almanac/time.hpp>
 

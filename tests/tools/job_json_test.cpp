@@ -1,7 +1,7 @@
 #include "tools/job_json.hpp"
 
-#include "actors/history.hpp"
 #include "events/evolve.hpp"
+#include "projections/history.hpp"
 
 #include <almanac/admin.hpp>
 #include <almanac/time.hpp>

@@ -1,7 +1,7 @@
 // The history projections as pure folds: the audit actions and run records that events give.
-#include "actors/history.hpp"
 #include "events/decide.hpp"
 #include "events/evolve.hpp"
+#include "projections/history.hpp"
 
 #include <almanac/time.hpp>
 
@@ -11,7 +11,7 @@
 using namespace almanac;
 using namespace std::chrono_literals;
 
-TEST_CASE("the audit fold names operator and automatic actions with status changes", "[actors]") {
+TEST_CASE("the audit fold names operator and automatic actions with status changes", "[projections]") {
   job_state s;
   auto now = *parse_instant("2026-01-01T00:00:00Z");
   history_projector fold;
@@ -52,7 +52,7 @@ TEST_CASE("the audit fold names operator and automatic actions with status chang
   CHECK(runs.back().error == "exit 1");
 }
 
-TEST_CASE("audit entries and run records survive their JSON form", "[actors]") {
+TEST_CASE("audit entries and run records survive their JSON form", "[projections]") {
   audit_entry a{7, *parse_instant("2026-01-01T00:00:00Z"), job_id{5}, "n", "pause", "active",
                 "paused", "user:x", "note", "detail"};
   auto back = nlohmann::json(a).get<audit_entry>();

@@ -1,4 +1,4 @@
-#include "actors/history.hpp"
+#include "projections/history.hpp"
 
 #include <almanac/time.hpp>
 
