@@ -1,5 +1,5 @@
 # Imported targets for Almanac's Debian 12 dependencies. CAF 0.17.6 and cctz ship no CMake config,
-# so they are found by hand (../shared/DEPS.md).
+# so they are found by hand (the Debian paths; setup.sh installs the packages).
 find_package(Threads REQUIRED)
 
 find_path(CCTZ_INCLUDE_DIR cctz/time_zone.h REQUIRED)
