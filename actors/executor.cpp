@@ -27,6 +27,8 @@ struct executor::task {
   // Cut off by stop() when the grace period ended (guarded by mtx_): its outcome says nothing
   // about the job, so it is not reported and recovery re-runs it, like a crash would.
   bool cut_off = false;
+  // Why the run was asked to stop, from the first cancel (guarded by mtx_).
+  std::string cancel_reason;
 };
 
 executor::executor(executor_options options)
@@ -60,7 +62,10 @@ void executor::set_http_runner(runner fn) {
 }
 
 void executor::submit(run_key key, target what, run_callback done) {
-  auto t = std::make_shared<task>(task{key, std::move(what), std::move(done)});
+  auto t = std::make_shared<task>();
+  t->key = key;
+  t->what = std::move(what);
+  t->done = std::move(done);
   std::lock_guard guard{mtx_};
   if (!stopping_) {
     queue_.push_back(std::move(t));
@@ -70,17 +75,19 @@ void executor::submit(run_key key, target what, run_callback done) {
   // nop: a run submitted while stopping stays in flight in the log (see submit's contract)
 }
 
-void executor::cancel(job_id job, std::uint64_t run_id) {
+void executor::cancel(job_id job, std::uint64_t run_id, std::string reason) {
   std::lock_guard guard{mtx_};
-  auto match = [&](const std::shared_ptr<task>& t) {
-    return t->key.job == job && t->key.run_id == run_id;
+  auto mark = [&](const std::shared_ptr<task>& t) {
+    if (t->key.job != job || t->key.run_id != run_id)
+      return;
+    if (t->cancel_reason.empty())
+      t->cancel_reason = reason;
+    t->cancelled->store(true);
   };
   for (auto& t : running_)
-    if (match(t))
-      t->cancelled->store(true);
+    mark(t);
   for (auto& t : queue_)
-    if (match(t))
-      t->cancelled->store(true);
+    mark(t);
 }
 
 std::size_t executor::pending() const {
@@ -119,8 +126,13 @@ void executor::work() {
     }
     run_outcome outcome;
     auto start = std::chrono::steady_clock::now();
+    // A run stopped by a timeout reports the timeout, whichever of the two reaches the job first.
+    auto reason = [&] {
+      std::lock_guard lock{mtx_};
+      return t->cancel_reason.empty() ? std::string{"cancelled"} : t->cancel_reason;
+    };
     if (t->cancelled->load()) {
-      outcome = {false, "cancelled before it started", {}};
+      outcome = {false, reason() + " (before it started)", {}};
     } else if (auto fn = find_runner(t->what); !fn) {
       auto* h = std::get_if<handler_target>(&t->what);
       outcome = {false,
@@ -133,7 +145,7 @@ void executor::work() {
         run_context ctx{t->key, t->what, t->cancelled};
         outcome = fn(ctx);
         if (t->cancelled->load() && outcome.ok)
-          outcome = {false, "cancelled", outcome.output_tail};
+          outcome = {false, reason(), outcome.output_tail};
       } catch (const std::exception& x) {
         outcome = {false, x.what(), {}};
       } catch (...) {

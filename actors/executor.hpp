@@ -104,8 +104,9 @@ public:
   // runs them again (at-least-once), instead of counting a failure nobody caused.
   void submit(run_key key, target what, run_callback done);
 
-  // Asks a run to stop (its context reports cancelled). Its outcome is still reported.
-  void cancel(job_id job, std::uint64_t run_id);
+  // Asks a run to stop (its context reports cancelled). Its outcome is still reported, failed
+  // with `reason` (the first one given) when the run stopped because of it.
+  void cancel(job_id job, std::uint64_t run_id, std::string reason = "cancelled");
 
   // Runs queued or executing now.
   std::size_t pending() const;

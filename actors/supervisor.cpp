@@ -314,13 +314,12 @@ void on_tick(pointer self) {
       if (e.timeout <= duration::zero() || r.started_at + e.timeout > now)
         continue;
       // The run is recorded failed now; the executor is asked to stop it, and its late outcome
-      // is refused by the job (the run is no longer in flight).
-      st.ctx->exec->cancel(id, r.run_id);
+      // is refused by the job (the run is no longer in flight). Should the run's own outcome
+      // reach the job first, it carries the same reason.
+      auto why = "timeout: still running after " + format_duration(e.timeout);
+      st.ctx->exec->cancel(id, r.run_id, why);
       caf::anon_send(e.actor, job_command{command{
-                            run_finished{r.run_id, false,
-                                         "timeout: still running after " +
-                                           format_duration(e.timeout),
-                                         now - r.started_at, {}},
+                            run_finished{r.run_id, false, why, now - r.started_at, {}},
                             "system", {}}});
     }
   }

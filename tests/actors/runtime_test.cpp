@@ -391,7 +391,9 @@ TEST_CASE("the global limit caps how many runs are in flight at once", "[actors]
 TEST_CASE("a run past its timeout is cancelled and recorded failed with reason timeout", "[actors]") {
   runtime_fixture f;
   std::atomic<bool> saw_cancel{false};
+  std::atomic<bool> began{false};
   f.sched->register_handler("hang", [&](const run_context& ctx) {
+    began = true;
     while (!ctx.cancelled())
       std::this_thread::sleep_for(1ms);
     saw_cancel = true;
@@ -403,6 +405,8 @@ TEST_CASE("a run past its timeout is cancelled and recorded failed with reason t
   auto id = id_of(*job);
   auto running = f.fire(id, false);
   REQUIRE(running.in_flight.size() == 1);
+  // On a worker, not still queued: the handler itself must see the cancellation.
+  f.wait_until([&] { return began.load(); });
   f.clk.advance(31s);
   f.sched->check_timers();
   auto s = f.until(id, [](const job_state& x) { return x.in_flight.empty(); });
