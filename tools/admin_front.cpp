@@ -46,8 +46,9 @@ struct session : std::enable_shared_from_this<session> {
   void start();
   void close(const char* why);
   void on_data(direction d, const unsigned char* data, std::size_t n);
-  void pump_up();
-  void pump_down();
+  // Forwards `d`'s bytes: one read, then its whole write, then the next read (so at most one
+  // buffer is held per direction, and a side is not read while the other's write is pending).
+  void pump(direction d);
   void arm_idle();
 
   front_impl& front;
@@ -291,50 +292,31 @@ void session::start() {
                             return;
                           if (ec)
                             return self->close(nullptr);
-                          self->pump_up();
+                          self->pump(from_client);
                         });
-      self->pump_down();
+      self->pump(from_server);
     });
   });
 }
 
-// Client to CAF: one read, then its whole write, then the next read (at most up.size() held).
-void session::pump_up() {
+void session::pump(direction d) {
   auto self = shared_from_this();
-  client.async_read_some(asio::buffer(up), [self](error_code ec, std::size_t n) {
+  auto& from = d == from_client ? client : inner;
+  auto& buf = d == from_client ? up : down;
+  from.async_read_some(asio::buffer(buf), [self, d, &buf](error_code ec, std::size_t n) {
     if (self->closed)
       return;
     if (ec)
       return self->close(nullptr);
-    self->on_data(from_client, self->up.data(), n);
-    asio::async_write(self->inner, asio::buffer(self->up.data(), n),
-                      [self](error_code ec, std::size_t) {
-                        if (self->closed)
-                          return;
-                        if (ec)
-                          return self->close(nullptr);
-                        self->pump_up();
-                      });
-  });
-}
-
-// CAF to client, the same way.
-void session::pump_down() {
-  auto self = shared_from_this();
-  inner.async_read_some(asio::buffer(down), [self](error_code ec, std::size_t n) {
-    if (self->closed)
-      return;
-    if (ec)
-      return self->close(nullptr);
-    self->on_data(from_server, self->down.data(), n);
-    asio::async_write(self->client, asio::buffer(self->down.data(), n),
-                      [self](error_code ec, std::size_t) {
-                        if (self->closed)
-                          return;
-                        if (ec)
-                          return self->close(nullptr);
-                        self->pump_down();
-                      });
+    self->on_data(d, buf.data(), n);
+    auto& to = d == from_client ? self->inner : self->client;
+    asio::async_write(to, asio::buffer(buf.data(), n), [self, d](error_code ec, std::size_t) {
+      if (self->closed)
+        return;
+      if (ec)
+        return self->close(nullptr);
+      self->pump(d);
+    });
   });
 }
 

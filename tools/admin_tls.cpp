@@ -1,5 +1,7 @@
 #include "tools/admin_tls.hpp"
 
+#include "tools/credentials.hpp"
+
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
@@ -46,12 +48,6 @@ std::string ssl_error() {
     return "unknown OpenSSL error";
   char buf[256];
   ERR_error_string_n(code, buf, sizeof buf);
-  return buf;
-}
-
-std::string mode_text(mode_t m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
   return buf;
 }
 

@@ -86,12 +86,6 @@ struct usage_error {
   std::string message;
 };
 
-std::string mode_text(mode_t m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
-  return buf;
-}
-
 // The config file: a JSON object with the long option names as keys ("data", "admin", "http",
 // "log_level", "log_file", "run_isolation", "grace", "passivate_after", "secret", "token",
 // "secret_file", "token_file", "demo", "quarantine", "no_http", "workers", "tls_cert", "tls_key",

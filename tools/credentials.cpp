@@ -23,12 +23,6 @@ namespace fs = std::filesystem;
 constexpr std::size_t max_credential_bytes = 4096;
 constexpr const char* data_dir_record_name = "almanacd.endpoint";
 
-std::string mode_text(mode_t m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
-  return buf;
-}
-
 error system_error(const std::string& what, const fs::path& p) {
   return fail(errc::storage_error, what + " " + p.string() + ": " + std::strerror(errno));
 }
@@ -124,56 +118,6 @@ std::string random_hex(std::size_t bytes) {
   return out;
 }
 
-// Writes `content` to `file` as 0600: a temporary created with O_EXCL, fsync'd, then moved into
-// place. With `keep_existing`, link() instead of rename(): an existing file wins (EEXIST).
-result<bool> write_private_file(const fs::path& file, const std::string& content,
-                                bool keep_existing) {
-  auto tmp = file;
-  tmp += ".tmp-" + random_hex(8);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return system_error("cannot create", tmp);
-  std::size_t put = 0;
-  while (put < content.size()) {
-    auto n = ::write(fd, content.data() + put, content.size() - put);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0) {
-      auto err = system_error("cannot write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return err;
-    }
-    put += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0) {
-    auto err = system_error("cannot sync", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return err;
-  }
-  ::close(fd);
-  bool placed = true;
-  if (keep_existing) {
-    if (::link(tmp.c_str(), file.c_str()) != 0) {
-      if (errno != EEXIST) {
-        auto err = system_error("cannot create", file);
-        ::unlink(tmp.c_str());
-        return err;
-      }
-      placed = false;
-    }
-    ::unlink(tmp.c_str());
-  } else if (::rename(tmp.c_str(), file.c_str()) != 0) {
-    auto err = system_error("cannot create", file);
-    ::unlink(tmp.c_str());
-    return err;
-  }
-  if (auto ok = fsync_dir(file.parent_path()); !ok)
-    return std::move(ok).err();
-  return placed;
-}
-
 std::string record_name(const std::string& admin) {
   // "127.0.0.1:7317" → "admin-127.0.0.1-7317.json"; brackets and colons of IPv6 become '_'.
   std::string out = "admin-";
@@ -217,6 +161,61 @@ std::optional<connection_record> read_record(const fs::path& file) {
 }
 
 } // namespace
+
+std::string mode_text(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
+
+result<bool> write_private_file(const fs::path& file, const std::string& content,
+                                bool keep_existing) {
+  auto tmp = file;
+  tmp += ".tmp-" + random_hex(8);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return system_error("cannot create", tmp);
+  std::size_t put = 0;
+  while (put < content.size()) {
+    auto n = ::write(fd, content.data() + put, content.size() - put);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      auto err = system_error("cannot write", tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return err;
+    }
+    put += static_cast<std::size_t>(n);
+  }
+  // The umask may have narrowed the mode, never widened it: make it exactly 0600.
+  if (::fchmod(fd, 0600) != 0 || ::fsync(fd) != 0) {
+    auto err = system_error("cannot sync", tmp);
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  ::close(fd);
+  bool placed = true;
+  if (keep_existing) {
+    if (::link(tmp.c_str(), file.c_str()) != 0) {
+      if (errno != EEXIST) {
+        auto err = system_error("cannot create", file);
+        ::unlink(tmp.c_str());
+        return err;
+      }
+      placed = false;
+    }
+    ::unlink(tmp.c_str());
+  } else if (::rename(tmp.c_str(), file.c_str()) != 0) {
+    auto err = system_error("cannot create", file);
+    ::unlink(tmp.c_str());
+    return err;
+  }
+  if (auto ok = fsync_dir(file.parent_path()); !ok)
+    return std::move(ok).err();
+  return placed;
+}
 
 result<fs::path> credentials_dir(const fs::path& data_dir, bool create) {
   auto dir = data_dir / credentials_dir_name;

@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 
+#include <sys/types.h>
+
 namespace almanac::tools {
 
 // The files in DATA/credentials/ (the admin port's certificates live beside them).
@@ -23,6 +25,17 @@ inline constexpr const char* admin_secret_file = "admin-secret";
 
 // The shortest secret or token accepted anywhere: 16 bytes of randomness is the floor.
 inline constexpr std::size_t min_credential_bytes = 16;
+
+// A file mode as an operator writes it for chmod: "0644", "1777".
+std::string mode_text(mode_t m);
+
+// Writes `content` to `file`, mode exactly 0600: to a temporary of a random name created with
+// O_EXCL (never through a link someone left there), fsync'd, then moved into place and the
+// directory synced. With `keep_existing` it is linked instead of renamed, so an existing file
+// wins; the result says whether this call's content was placed. Errors: storage_error naming
+// the path.
+result<bool> write_private_file(const std::filesystem::path& file, const std::string& content,
+                                bool keep_existing);
 
 // DATA/credentials, created 0700 when `create` and missing. Errors: invalid_input when it is not
 // a directory, belongs to another user or is accessible to others (its files are refused then

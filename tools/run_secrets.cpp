@@ -1,6 +1,7 @@
 #include "tools/run_secrets.hpp"
 
 #include "actors/executor.hpp"
+#include "tools/credentials.hpp"
 #include "tools/run_isolation.hpp"
 
 #include <algorithm>
@@ -29,12 +30,6 @@ resolved_secret refused(const secret_ref& ref, std::string why, bool infra = fal
   out.error = "secret " + to_string(ref) + ": " + std::move(why);
   out.infra = infra;
   return out;
-}
-
-std::string mode_text(mode_t m) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
-  return buf;
 }
 
 // The owner and mode rules for the directory and for each file: what ssh asks of a private key.
