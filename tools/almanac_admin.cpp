@@ -7,7 +7,7 @@
 #include "tools/error_table.hpp"
 #include "tools/job_json.hpp"
 
-#include "events/text.hpp"
+#include <almanac/text.hpp>
 
 #include <almanac/admin.hpp>
 #include <almanac/almanac.hpp>

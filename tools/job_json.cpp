@@ -1,10 +1,10 @@
 #include "tools/job_json.hpp"
 
 #include "events/event.hpp"
-#include "events/job_state.hpp"
 #include "projections/history.hpp"
 
 #include <almanac/admin.hpp>
+#include <almanac/job_state.hpp>
 #include <almanac/time.hpp>
 
 #include <algorithm>
