@@ -1,5 +1,5 @@
-// The state of one job: what its events add up to. Built only by `evolve` (evolve.hpp) and read
-// by `decide` (decide.hpp); actors hold one, snapshots store one.
+// The state of one job: what its events add up to. Built only by folding its events (evolve) and
+// read when a command is decided; the job actor holds one, snapshots store one.
 #pragma once
 
 #include <almanac/job.hpp>

@@ -1,5 +1,5 @@
 // What a run is to the code that carries it out: its key, the context a runner or handler sees,
-// and the outcome it reports. An embedding application registers handlers (scheduler.hpp); the
+// and the outcome it reports. An embedding application registers handlers (almanac.hpp); the
 // daemon installs runners for exec and http targets.
 #pragma once
 

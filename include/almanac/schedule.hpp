@@ -15,7 +15,7 @@
 
 namespace almanac {
 
-struct cron_expr; // compiled form, schedule/cron.hpp
+struct cron_expr; // the compiled form, internal to the schedule module
 
 // Fires once at `at`.
 struct at_schedule {
