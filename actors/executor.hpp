@@ -8,7 +8,6 @@
 #include <almanac/job.hpp>
 #include <almanac/options.hpp>
 #include <almanac/run.hpp>
-
 #include <almanac/time.hpp>
 
 #include <atomic>

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <almanac/job.hpp>
-
 #include <almanac/time.hpp>
 
 #include <optional>

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <almanac/job.hpp>
-
 #include <almanac/result.hpp>
 #include <almanac/time.hpp>
 

@@ -5,7 +5,6 @@
 #pragma once
 
 #include <almanac/job.hpp>
-
 #include <almanac/time.hpp>
 
 #include <cstdint>

@@ -4,7 +4,6 @@
 
 #include <almanac/result.hpp>
 #include <almanac/schedule.hpp>
-
 #include <almanac/time.hpp>
 
 #include <compare>

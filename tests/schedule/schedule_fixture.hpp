@@ -3,7 +3,6 @@
 #pragma once
 
 #include <almanac/schedule.hpp>
-
 #include <almanac/time.hpp>
 
 #include <catch2/catch.hpp>
