@@ -2,6 +2,8 @@
 // can ask for more than the largest page, and the job cap refuses creates, never recovery.
 #include "runtime_fixture.hpp"
 
+#include "events/codec.hpp"
+
 #include <map>
 #include <set>
 
