@@ -136,7 +136,8 @@ decision decide_create(const job_state& s, const create_job& c, emitter& emit) {
 decision decide_update(const job_state& s, const update_job& u, emitter& emit) {
   if (s.status == job_status::completed)
     return refused(s, "a completed job cannot be updated; create a new one");
-  if (!u.name && !u.sched && !u.what && !u.policies)
+  bool patched = !empty(u.policy_changes);
+  if (!u.name && !u.sched && !u.what && !u.policies && !patched)
     return fail(errc::invalid_input, "the update of " + job_label(s) + " changes nothing");
   job_updated e;
   job_state next = s;
@@ -150,10 +151,13 @@ decision decide_update(const job_state& s, const update_job& u, emitter& emit) {
       return std::move(r).err();
     e.what = next.what = *u.what;
   }
-  if (u.policies) {
-    if (auto r = validate_policies(*u.policies); !r)
+  if (u.policies || patched) {
+    // The patch lands on the policies the job has now, not on a copy a client read earlier:
+    // two updates of different fields both hold. The event records the whole result.
+    auto merged = merge(u.policies ? *u.policies : s.policies, u.policy_changes);
+    if (auto r = validate_policies(merged); !r)
       return std::move(r).err();
-    e.policies = next.policies = *u.policies;
+    e.policies = next.policies = std::move(merged);
   }
   if (u.sched) {
     auto sched = settle_schedule(*u.sched, emit.now);
@@ -163,7 +167,7 @@ decision decide_update(const job_state& s, const update_job& u, emitter& emit) {
   }
   // A new schedule or end time re-plans the next fire of an active job; a paused or failed job
   // gets its next fire when it is resumed.
-  if ((u.sched || u.policies) && s.status == job_status::active && s.next_run_at) {
+  if ((u.sched || e.policies) && s.status == job_status::active && s.next_run_at) {
     auto n = u.sched ? next_on_resume(next, emit.now) : next_fire(next, emit.now);
     if (!n)
       return fail(errc::invalid_input,

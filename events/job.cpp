@@ -101,7 +101,9 @@ std::size_t payload_size(const target& t) {
   return std::visit(visitor{}, t);
 }
 
-result<void> validate_name(const std::string& name) {
+namespace {
+
+result<void> check_name(const std::string& name) {
   if (name.empty())
     return fail(errc::invalid_input, "job name is empty");
   if (name.size() > max_name_length)
@@ -115,7 +117,7 @@ result<void> validate_name(const std::string& name) {
   return {};
 }
 
-result<void> validate_target(const target& t) {
+result<void> check_target(const target& t) {
   if (auto n = payload_size(t); n > max_payload_bytes)
     return fail(errc::invalid_input, "target is " + std::to_string(n) +
                                        " bytes; the limit is " +
@@ -159,7 +161,7 @@ result<void> validate_target(const target& t) {
   return {};
 }
 
-result<void> validate_policies(const job_policies& p) {
+result<void> check_policies(const job_policies& p) {
   if (p.max_consecutive_errors && *p.max_consecutive_errors == 0)
     return fail(errc::invalid_input, "max_consecutive_errors must be at least 1");
   for (auto step : p.backoff)
@@ -176,6 +178,45 @@ result<void> validate_policies(const job_policies& p) {
   if (p.group.size() > max_name_length)
     return fail(errc::invalid_input, "group name is longer than 200 bytes");
   return {};
+}
+
+// The message names the field it is about, as the JSON request does: "name: job name is empty".
+result<void> about(std::string_view field, result<void> r) {
+  if (!r)
+    return fail(r.err().code, std::string{field} + ": " + r.err().message);
+  return r;
+}
+
+} // namespace
+
+result<void> validate_name(const std::string& name) { return about("name", check_name(name)); }
+
+result<void> validate_target(const target& t) { return about("target", check_target(t)); }
+
+result<void> validate_policies(const job_policies& p) {
+  return about("policies", check_policies(p));
+}
+
+bool empty(const job_policies_patch& p) { return p == job_policies_patch{}; }
+
+job_policies merge(job_policies base, const job_policies_patch& p) {
+  auto take = [](auto& field, const auto& change) {
+    if (change)
+      field = *change;
+  };
+  take(base.misfire, p.misfire);
+  take(base.catch_up_limit, p.catch_up_limit);
+  take(base.overlap, p.overlap);
+  take(base.max_consecutive_errors, p.max_consecutive_errors);
+  take(base.backoff, p.backoff);
+  take(base.timeout, p.timeout);
+  take(base.jitter, p.jitter);
+  take(base.misfire_grace, p.misfire_grace);
+  take(base.end_at, p.end_at);
+  take(base.max_runs, p.max_runs);
+  take(base.group, p.group);
+  take(base.delete_after_run, p.delete_after_run);
+  return base;
 }
 
 } // namespace almanac

@@ -1,4 +1,4 @@
-// libFuzzer target: the HTTP API's JSON request parsing (tools/job_json.cpp), the code every
+// libFuzzer target: the HTTP API's JSON request parsing (tools/edge/json_reader.cpp), the code every
 // create and update body from the network goes through before anything reaches a job.
 //
 // Input layout:
@@ -11,11 +11,10 @@
 // and a message; and what it accepts survives the round trip the API makes when it answers
 // (the value printed back as JSON parses again to the same JSON). No crash, no sanitizer report,
 // no input slower than 1 s.
-#include "tools/job_json.hpp"
+#include "tools/edge/json_reader.hpp"
+#include "tools/edge/json_writer.hpp"
 
-#include "events/command.hpp"
-
-#include <almanac/admin.hpp>
+#include <almanac/job.hpp>
 
 #include <cstdint>
 #include <cstdio>
@@ -78,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     }
     case 1: {
-      auto u = parse_update(body, job_policies{});
+      auto u = parse_update(body);
       if (!u)
         return check_error(u.err()), 0;
       if (u->sched)

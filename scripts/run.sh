@@ -7,6 +7,6 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DALMANAC_TESTS=OFF >/dev/null
 cmake --build build-release -j"${ALMANAC_JOBS:-2}" --target almanacd almanac almanac-replay
 data=${1:-./almanac-demo-data}
-echo "almanacd: data in $data; try: build-release/tools/almanac jobs (it finds the generated" \
+echo "almanacd: data in $data; try: build-release/bin/almanac jobs (it finds the generated" \
   "credentials in $data/credentials)" >&2
-exec build-release/tools/almanacd --data "$data" --demo --admin 127.0.0.1:7317 --http 127.0.0.1:7318
+exec build-release/bin/almanacd --data "$data" --demo --admin 127.0.0.1:7317 --http 127.0.0.1:7318

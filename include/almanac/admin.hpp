@@ -30,14 +30,6 @@
 
 namespace almanac {
 
-// What a new job is: the part of create_job an operator supplies.
-struct job_spec {
-  std::string name;
-  schedule sched = at_schedule{};
-  target what;
-  job_policies policies;
-};
-
 struct create_request {
   job_spec spec;
   std::string actor;

@@ -130,12 +130,49 @@ enum class run_trigger : std::uint8_t { timer = 0, manual = 1, catch_up = 2, ret
 // "timer", "manual", "catch_up", "retry": the names in JSON, the audit trail and run history.
 std::string_view to_string(run_trigger t);
 
-// What an update changes: each field that is set replaces the job's; the rest stays.
+// What a new job is: the part of create_job an operator supplies.
+struct job_spec {
+  std::string name;
+  schedule sched = at_schedule{};
+  target what;
+  job_policies policies;
+};
+
+// Some policy fields of a job changed, the others left as the job has them when the update is
+// decided: each set field replaces the job's. An inner nullopt (max_consecutive_errors, end_at,
+// max_runs) resets that field to its default. Example: `job_policies_patch p; p.timeout = 1min;`
+struct job_policies_patch {
+  std::optional<misfire_policy> misfire;
+  std::optional<std::uint32_t> catch_up_limit;
+  std::optional<overlap_policy> overlap;
+  std::optional<std::optional<std::uint32_t>> max_consecutive_errors;
+  std::optional<std::vector<duration>> backoff;
+  std::optional<duration> timeout;
+  std::optional<duration> jitter;
+  std::optional<duration> misfire_grace;
+  std::optional<std::optional<instant>> end_at;
+  std::optional<std::optional<std::uint64_t>> max_runs;
+  std::optional<std::string> group;
+  std::optional<bool> delete_after_run;
+  friend bool operator==(const job_policies_patch&, const job_policies_patch&) = default;
+};
+
+// True when the patch sets no field.
+bool empty(const job_policies_patch& p);
+
+// `base` with every field the patch sets replaced.
+job_policies merge(job_policies base, const job_policies_patch& p);
+
+// What an update changes: each field that is set replaces the job's; the rest stays. `policies`
+// replaces all of them; `policy_changes` only the fields it sets, merged onto the job's policies
+// (or onto `policies` when both are given) when the update is decided, so two updates of
+// different fields never undo each other.
 struct update_job {
   std::optional<std::string> name;
   std::optional<schedule> sched;
   std::optional<target> what;
   std::optional<job_policies> policies;
+  job_policies_patch policy_changes = {};
 };
 
 // Limits checked when a job is created or updated.
@@ -146,7 +183,8 @@ inline constexpr std::size_t max_payload_bytes = 32 * 1024;
 std::size_t payload_size(const target& t);
 
 // Checks name length (1..200), payload size (<= 32 KiB), target fields (argv non-empty, URL
-// present), policies (backoff steps > 0, timeout >= 0). Errors: invalid_input naming the field.
+// present), policies (backoff steps > 0, timeout >= 0). Errors: invalid_input, the message
+// starting with the field it is about ("name: job name is empty", "target: exec target: ...").
 result<void> validate_name(const std::string& name);
 result<void> validate_target(const target& t);
 result<void> validate_policies(const job_policies& p);

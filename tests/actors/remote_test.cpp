@@ -57,12 +57,14 @@ TEST_CASE("the admin actor works the same from another node", "[actors]") {
   job_policies p;
   p.backoff = {5s, 1min};
   p.group = "reports";
+  p.max_runs = 100;
   auto created = ask<job_state>(
     client.sys, admin,
     create_request{job_spec{"weekday", *cron, exec_target{{"/bin/true"}, {{"K", "V"}}, "/tmp"}, p},
                    "node:client", "from afar"});
   REQUIRE(created.ok());
   CHECK(created->policies.group == "reports");
+  CHECK(created->policies.max_runs == 100u);
   CHECK(std::get<cron_schedule>(created->sched).zone == "Europe/Berlin");
   auto id = to_string(created->id);
 
@@ -73,11 +75,17 @@ TEST_CASE("the admin actor works the same from another node", "[actors]") {
   CHECK_THAT(refused.err().message, Catch::Contains("already paused"));
   CHECK(ask<job_state>(client.sys, admin, resume_request{id, true, "node:client", ""})->status
         == job_status::active);
-  auto renamed = ask<job_state>(
-    client.sys, admin,
-    update_request{id, update_job{std::string{"weekday-report"}, {}, {}, {}}, "node:client", ""});
+  // The rename carries a policy patch across the nodes: only the timeout changes.
+  update_job rename{std::string{"weekday-report"}, {}, {}, {}};
+  rename.policy_changes.timeout = 2min;
+  rename.policy_changes.max_runs = std::optional<std::uint64_t>{};
+  auto renamed =
+    ask<job_state>(client.sys, admin, update_request{id, rename, "node:client", ""});
   REQUIRE(renamed.ok());
   CHECK(renamed->name == "weekday-report");
+  CHECK(renamed->policies.timeout == 2min);
+  CHECK(renamed->policies.group == "reports");
+  CHECK_FALSE(renamed->policies.max_runs);
 
   auto listed = ask<job_list>(client.sys, admin, list_request{"", "report", 10});
   REQUIRE(listed.ok());

@@ -252,8 +252,10 @@ def check_survivors_and_overlap(rep, records, timeline):
     for r in records:
         end = r["end_us"]
         if end is None:
-            # No end line: killed with its daemon, and gone by the time the driver looked.
-            end = next((at for k, at in checked if k >= r["start_us"]), None)
+            # No end line: killed with its daemon, and gone by the time the driver looked. The
+            # start line may follow the kill by a moment (the run writes it while its death
+            # signal is on the way), so the run ends at the first look after its start.
+            end = next((at for k, at in checked if at >= r["start_us"]), None)
         if end is None:
             rep.fail("job %s run %d (pid %d) never ended and no kill explains it" % (
                 r["job"], r["run_id"], r["pid"]))

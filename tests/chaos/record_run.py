@@ -6,7 +6,7 @@ Usage: record_run.py FILE [EXIT_CODE [HOLD_SECONDS]]
 
 Two lines a run: "JOB_ID SCHEDULED_FOR RUN_ID UNIX_US PID EXIT_CODE start" when it starts and the
 same with "end" (and the time then) after HOLD_SECONDS (default 0), from the run key almanacd
-passes in the environment (tools/exec_runner.hpp). Each line is one write to a file opened with
+passes in the environment (tools/almanacd/exec_runner.hpp). Each line is one write to a file opened with
 O_APPEND, then fsync'd, so concurrent runs never interleave and a kill of the daemon right after
 the spawn still leaves the record. A run killed with its daemon has no end line: the driver checks
 that its process is gone before the daemon restarts. The hold is what makes two copies of one

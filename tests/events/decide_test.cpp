@@ -701,6 +701,45 @@ TEST_CASE("update refuses bad input, empty updates and completed jobs", "[events
   CHECK(job.send(update_job{std::string{"new"}, {}, {}, {}}).code() == errc::refused_status);
 }
 
+TEST_CASE("a policy patch merges onto the policies the job has when it is decided", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.max_consecutive_errors = 5;
+  p.timeout = 30s;
+  p.group = "reports";
+  p.end_at = job.now + 24h;
+  job.create_every(1min, p);
+  update_job first;
+  first.policy_changes.timeout = 1min;
+  auto events = job.ok(first);
+  auto& a = std::get<job_updated>(events[0].body);
+  REQUIRE(a.policies);
+  CHECK(a.policies->timeout == 1min);
+  CHECK(a.policies->group == "reports");
+  CHECK(a.policies->max_consecutive_errors == 5u);
+  // A second client that changes another field keeps the first one's change.
+  update_job second;
+  second.policy_changes.group = std::string{"nightly"};
+  second.policy_changes.end_at = std::optional<instant>{};
+  events = job.ok(second);
+  auto& b = std::get<job_updated>(events[0].body);
+  REQUIRE(b.policies);
+  CHECK(b.policies->timeout == 1min);
+  CHECK(b.policies->group == "nightly");
+  CHECK(b.policies->max_consecutive_errors == 5u);
+  CHECK_FALSE(b.policies->end_at);
+  CHECK_FALSE(b.name);
+  CHECK_FALSE(b.sched);
+  CHECK(job.state.policies == *b.policies);
+  // The merged policies are checked like whole ones, and a refusal changes nothing.
+  update_job bad;
+  bad.policy_changes.max_consecutive_errors = std::optional<std::uint32_t>{0};
+  auto r = job.send(bad);
+  CHECK(r.code() == errc::invalid_input);
+  CHECK_THAT(r.err().message, Catch::Contains("max_consecutive_errors"));
+  CHECK(job.state.policies == *b.policies);
+}
+
 TEST_CASE("a run_finished for a run not in flight is a conflict", "[events]") {
   job_fixture job;
   job.create_every(1min);

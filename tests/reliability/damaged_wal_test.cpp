@@ -11,6 +11,7 @@
 #include "reliability_fixture.hpp"
 #include "tests/common/spawn_self.hpp"
 
+#include "projections/history.hpp"
 #include "store/detail/wal_guard.hpp"
 #include "tests/store/store_fixture.hpp"
 

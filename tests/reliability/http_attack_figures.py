@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The attacks of http_attack_test.cpp against a real almanacd, with what the daemon holds meanwhile.
 
-    python3 tests/reliability/http_attack_figures.py --almanacd build/tools/almanacd
+    python3 tests/reliability/http_attack_figures.py --almanacd build/bin/almanacd
 
 Starts the daemon on a fresh data directory (127.0.0.1, ports picked by the system), performs each
 attack and prints: how long a normal request took during it, the daemon's peak resident memory above

@@ -1,13 +1,14 @@
-// Attacks on the HTTP port, performed for real against the daemon's server (tools/http_server.hpp)
-// and routes on 127.0.0.1 with raw sockets: slow headers, idle connections, an endless request
-// line, a header flood, a request hidden in a refused body, a body sent before the token is
-// checked, and the cross-site and DNS-rebinding requests a browser page can make. Every loop is
-// bounded by a count and a deadline; a hang fails the test instead of blocking it.
+// Attacks on the HTTP port, performed for real against the daemon's server
+// (tools/almanacd/http_server.hpp) and routes on 127.0.0.1 with raw sockets: slow headers, idle
+// connections, an endless request line, a header flood, a request hidden in a refused body, a body
+// sent before the token is checked, and the cross-site and DNS-rebinding requests a browser page
+// can make. Every loop is bounded by a count and a deadline; a hang fails the test instead of
+// blocking it.
 #include "reliability_fixture.hpp"
 
-#include "tools/http_api.hpp"
-#include "tools/http_server.hpp"
-#include "tools/job_json.hpp"
+#include "tools/almanacd/http_api.hpp"
+#include "tools/almanacd/http_server.hpp"
+#include "tools/edge/json_writer.hpp"
 
 #include <httplib.h>
 

@@ -1,13 +1,13 @@
-// Bad input through the HTTP door: the daemon's routes (tools/http_api.cpp) on a real socket in
-// front of the scheduler of bad_input_setup.hpp. Each row is one request a careless or hostile
-// client sends: bodies that are not JSON or not objects, wrong JSON types, unknown fields, force
-// as a string, malformed schedules, oversized payloads and bodies, huge headers, unknown ids and
-// routes, commands the job's status refuses. Each must get its HTTP status, the error code in
+// Bad input through the HTTP door: the daemon's routes (tools/almanacd/http_api.cpp) on a real
+// socket in front of the scheduler of bad_input_setup.hpp. Each row is one request a careless or
+// hostile client sends: bodies that are not JSON or not objects, wrong JSON types, unknown fields,
+// force as a string, malformed schedules, oversized payloads and bodies, huge headers, unknown ids
+// and routes, commands the job's status refuses. Each must get its HTTP status, the error code in
 // the JSON body and a message naming what to fix, and none may leave a trace in the log.
 #include "bad_input_setup.hpp"
 
-#include "tools/http_api.hpp"
-#include "tools/job_json.hpp"
+#include "tools/almanacd/http_api.hpp"
+#include "tools/edge/json_writer.hpp"
 
 #include <httplib.h>
 

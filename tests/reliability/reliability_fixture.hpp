@@ -11,6 +11,8 @@
 #include <almanac/caf_error.hpp>
 #include <almanac/time.hpp>
 
+#include "actors/testing.hpp"
+#include "events/codec.hpp"
 #include "store/detail/keys.hpp"
 #include "store/event_log.hpp"
 
