@@ -2,6 +2,7 @@
 
 #include "actors/job_actor.hpp"
 #include "actors/timer_queue.hpp"
+#include "events/decide.hpp"
 #include "events/codec.hpp"
 
 #include <almanac/caf_error.hpp>
@@ -313,14 +314,11 @@ void on_tick(pointer self) {
     for (const auto& r : e.runs) {
       if (e.timeout <= duration::zero() || r.started_at + e.timeout > now)
         continue;
-      // The run is recorded failed now; the executor is asked to stop it, and its late outcome
-      // is refused by the job (the run is no longer in flight). Should the run's own outcome
-      // reach the job first, it carries the same reason.
-      auto why = "timeout: still running after " + format_duration(e.timeout);
-      st.ctx->exec->cancel(id, r.run_id, why);
-      caf::anon_send(e.actor, job_command{command{
-                            run_finished{r.run_id, false, why, now - r.started_at, {}},
-                            "system", {}}});
+      // The job records the run failed now (decide); the executor is asked to stop it, and its
+      // late outcome is refused by the job (the run is no longer in flight). Should the run's
+      // own outcome reach the job first, it carries the same reason.
+      st.ctx->exec->cancel(id, r.run_id, timeout_reason(e.timeout));
+      caf::anon_send(e.actor, job_command{command{time_out_run{r.run_id, now}, "system", {}}});
     }
   }
   rearm(self);

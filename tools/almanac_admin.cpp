@@ -7,6 +7,7 @@
 #include "tools/error_table.hpp"
 #include "tools/job_json.hpp"
 
+#include "events/decide.hpp"
 #include "events/text.hpp"
 
 #include <almanac/admin.hpp>

@@ -1,6 +1,7 @@
 #include "tools/job_json.hpp"
 
 #include "events/event.hpp"
+#include "events/decide.hpp"
 #include "events/job_state.hpp"
 #include "projections/history.hpp"
 

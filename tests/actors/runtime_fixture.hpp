@@ -9,6 +9,7 @@
 
 #include "tests/common/temp_dir.hpp"
 #include "actors/projector.hpp"
+#include "events/decide.hpp"
 #include "store/event_log.hpp"
 
 #include <caf/all.hpp>
