@@ -1,6 +1,6 @@
 #include "actors/executor.hpp"
 
-#include "events/text.hpp"
+#include <almanac/text.hpp>
 
 #include <algorithm>
 

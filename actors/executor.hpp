@@ -5,7 +5,9 @@
 // daemon's exec and http runners.
 #pragma once
 
-#include "events/job.hpp"
+#include <almanac/job.hpp>
+#include <almanac/options.hpp>
+#include <almanac/run.hpp>
 
 #include <almanac/time.hpp>
 
@@ -22,66 +24,8 @@
 
 namespace almanac {
 
-// Identifies one run, so a target can be idempotent: (job, scheduled_for) names the fire, run_id
-// tells attempts of it apart.
-struct run_key {
-  job_id job;
-  instant scheduled_for{};
-  std::uint64_t run_id = 0;
-};
-
-// What a runner sees of its run. `cancelled()` turns true when the run passed its timeout or the
-// scheduler stops: a well-behaved runner checks it and returns.
-class run_context {
-public:
-  run_context(run_key key, target what, std::shared_ptr<std::atomic<bool>> cancelled)
-    : key(key), what(std::move(what)), cancelled_(std::move(cancelled)) {}
-
-  run_key key;
-  target what;
-
-  bool cancelled() const noexcept { return cancelled_->load(std::memory_order_relaxed); }
-
-private:
-  std::shared_ptr<std::atomic<bool>> cancelled_;
-};
-
-struct run_outcome {
-  bool ok = true;
-  std::string error;
-  // The last bytes of the run's output, capped at max_output_tail.
-  std::string output_tail;
-  // The run could not be carried out because the daemon itself ran short (file descriptors,
-  // memory, processes: EMFILE, ENFILE, ENOMEM, EAGAIN from pipe or spawn, a local socket error),
-  // not because of its target. Such a run is tried again and never counts as the job's failure.
-  bool infra = false;
-};
-
-// Run output kept per run: the last 4 KiB.
-inline constexpr std::size_t max_output_tail = 4096;
-
-// The last max_output_tail bytes of `text`, as valid UTF-8 (other bytes become U+FFFD), starting
-// on a character.
-std::string output_tail(std::string_view text);
-
-// A runner for one kind of target. Throwing is a failed run with the exception's message.
-using runner = std::function<run_outcome(const run_context&)>;
-
-// A C++ handler registered by an embedding application. Returning normally is success;
-// throwing is a failed run whose error is the exception's message.
-using handler = std::function<void(const run_context&)>;
-
 // Called once per submitted run, on a worker thread.
 using run_callback = std::function<void(run_key, run_outcome, duration took)>;
-
-struct executor_options {
-  // Worker threads: the most runs that execute at once. Default: 8.
-  std::size_t workers = 8;
-  // Runners of exec and http targets (the daemon's), in place before the first run: a job
-  // overdue at start-up is dispatched at once. Empty: such runs fail naming what is missing.
-  runner exec_runner;
-  runner http_runner;
-};
 
 class executor {
 public:

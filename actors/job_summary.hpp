@@ -4,8 +4,8 @@
 // reads them. One struct, built in one place (summarize), so no view of a job is copied by hand.
 #pragma once
 
-#include "events/job.hpp"
-#include "events/job_state.hpp"
+#include <almanac/job.hpp>
+#include <almanac/job_state.hpp>
 
 #include <almanac/time.hpp>
 

@@ -4,8 +4,8 @@
 #pragma once
 
 #include "actors/runtime_context.hpp"
-#include "events/job_state.hpp"
 
+#include <almanac/job_state.hpp>
 #include <almanac/result.hpp>
 
 #include <string>

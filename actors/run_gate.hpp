@@ -5,7 +5,7 @@
 // reports loads and asks what to start.
 #pragma once
 
-#include "events/job.hpp"
+#include <almanac/job.hpp>
 
 #include <almanac/time.hpp>
 

@@ -1,7 +1,10 @@
 #include <almanac/almanac.hpp>
 
+#include "actors/metrics.hpp"
 #include "actors/projector.hpp"
+#include "actors/recovery.hpp"
 #include "actors/supervisor.hpp"
+#include "actors/testing.hpp"
 #include "store/event_log.hpp"
 
 #include <almanac/caf_error.hpp>
@@ -11,6 +14,12 @@
 #include <thread>
 
 namespace almanac {
+
+result<void> make_data_directory(const std::filesystem::path& dir) {
+  if (auto s = store::make_data_directory(dir); !s.ok())
+    return store::to_error(s);
+  return {};
+}
 
 struct scheduler::impl {
   caf::actor_system& sys;
@@ -60,6 +69,8 @@ result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
   p->recovered.events_total = recovered->events_total;
   p->recovered.snapshot_warnings = recovered->snapshot_warnings;
   p->recovered.took = recovered->took;
+  for (const auto& q : recovered->quarantined)
+    p->ctx->say(log_level::error, "quarantined: " + q);
   if (opts.projections)
     p->projector = spawn_projector(sys, p->ctx);
   p->supervisor = spawn_supervisor(sys, p->ctx, p->projector, std::move(*recovered));
@@ -98,23 +109,32 @@ void scheduler::register_actor_handler(std::string name, caf::actor target) {
   });
 }
 
-executor& scheduler::runs() { return *impl_->exec; }
+void scheduler::set_exec_runner(runner fn) { impl_->exec->set_exec_runner(std::move(fn)); }
 
-store::event_log& scheduler::log() { return *impl_->log; }
-
-const recovered_jobs& scheduler::recovery() const noexcept { return impl_->recovered; }
+void scheduler::set_http_runner(runner fn) { impl_->exec->set_http_runner(std::move(fn)); }
 
 void scheduler::check_timers() { caf::anon_send(impl_->supervisor, tick{0}); }
 
-caf::actor scheduler::job_actor_of(job_id id) {
+const runtime_metrics& scheduler::metrics() const noexcept { return *impl_->ctx->metrics; }
+
+std::string scheduler::render_metrics(const health_report& h) const {
+  return render_prometheus(*impl_->ctx->metrics, h.active, h.paused, h.failed, h.completed,
+                           impl_->log->stats());
+}
+
+store::event_log& scheduler_testing::log(scheduler& s) { return *s.impl_->log; }
+
+const recovered_jobs& scheduler_testing::recovery(const scheduler& s) {
+  return s.impl_->recovered;
+}
+
+caf::actor scheduler_testing::job_actor_of(scheduler& s, job_id id) {
   caf::actor result;
-  caf::scoped_actor self{impl_->sys};
-  self->request(impl_->supervisor, std::chrono::seconds{10}, get_atom::value, id)
+  caf::scoped_actor self{s.impl_->sys};
+  self->request(s.impl_->supervisor, std::chrono::seconds{10}, get_atom::value, id)
     .receive([&](caf::actor a) { result = std::move(a); }, [](caf::error&) {});
   return result;
 }
-
-const runtime_metrics& scheduler::metrics() const noexcept { return *impl_->ctx->metrics; }
 
 std::size_t scheduler::stop(duration grace) {
   auto& p = *impl_;

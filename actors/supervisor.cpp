@@ -3,6 +3,7 @@
 #include "actors/job_actor.hpp"
 #include "actors/timer_queue.hpp"
 #include "events/decide.hpp"
+#include "projections/history.hpp"
 #include "events/codec.hpp"
 
 #include <almanac/caf_error.hpp>

@@ -3,7 +3,7 @@
 // this costs one ordered-set node and one hash entry per armed job.
 #pragma once
 
-#include "events/job.hpp"
+#include <almanac/job.hpp>
 
 #include <almanac/time.hpp>
 

@@ -6,8 +6,8 @@
 #pragma once
 
 #include "events/event.hpp"
-#include "events/job_state.hpp"
 
+#include <almanac/job_state.hpp>
 #include <almanac/result.hpp>
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 #include "events/command.hpp"
-#include "events/text.hpp"
+
+#include <almanac/text.hpp>
 
 namespace almanac {
 

@@ -3,7 +3,7 @@
 // end up in the envelope of every event it produces, and so in the audit trail.
 #pragma once
 
-#include "events/job.hpp"
+#include <almanac/job.hpp>
 
 #include <almanac/result.hpp>
 #include <almanac/time.hpp>
@@ -22,14 +22,6 @@ struct create_job {
   schedule sched;
   target what;
   job_policies policies;
-};
-
-// Changes what is set; the rest stays.
-struct update_job {
-  std::optional<std::string> name;
-  std::optional<schedule> sched;
-  std::optional<target> what;
-  std::optional<job_policies> policies;
 };
 
 struct pause_job {};

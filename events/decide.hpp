@@ -6,8 +6,8 @@
 
 #include "events/command.hpp"
 #include "events/event.hpp"
-#include "events/job_state.hpp"
 
+#include <almanac/job_state.hpp>
 #include <almanac/result.hpp>
 #include <almanac/time.hpp>
 

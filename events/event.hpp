@@ -4,7 +4,7 @@
 // fixed tag and name that never change when a C++ type is renamed.
 #pragma once
 
-#include "events/job.hpp"
+#include <almanac/job.hpp>
 
 #include <almanac/time.hpp>
 
@@ -15,9 +15,6 @@
 #include <vector>
 
 namespace almanac {
-
-// Why a run started.
-enum class run_trigger : std::uint8_t { timer = 0, manual = 1, catch_up = 2, retry = 3 };
 
 // Why a fire did not run.
 enum class skip_reason : std::uint8_t { overlap = 0, misfire = 1, paused = 2 };
@@ -156,9 +153,7 @@ struct event {
   event_body body;
 };
 
-// "timer", "manual", "catch_up", "retry"; "overlap", "misfire", "paused": the names in JSON,
-// the audit trail and run history.
-std::string_view to_string(run_trigger t);
+// "overlap", "misfire", "paused": the names in JSON, the audit trail and run history.
 std::string_view to_string(skip_reason r);
 
 // The event's stable name on disk and in tools ("JobRevived").

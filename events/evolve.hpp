@@ -3,7 +3,8 @@
 #pragma once
 
 #include "events/event.hpp"
-#include "events/job_state.hpp"
+
+#include <almanac/job_state.hpp>
 
 #include <vector>
 

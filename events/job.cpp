@@ -1,5 +1,5 @@
-#include "events/job.hpp"
-#include "events/text.hpp"
+#include <almanac/job.hpp>
+#include <almanac/text.hpp>
 
 #include <cctype>
 #include <cstdio>

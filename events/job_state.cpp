@@ -1,4 +1,4 @@
-#include "events/job_state.hpp"
+#include <almanac/job_state.hpp>
 
 #include <almanac/time.hpp>
 

@@ -1,4 +1,4 @@
-#include "events/text.hpp"
+#include <almanac/text.hpp>
 
 #include <cstdint>
 

@@ -9,7 +9,7 @@
 // With ALMANAC_WRITE_SEEDS=<dir> and ALMANAC_SEED_SOURCE=<cron-vectors.tsv> the binary writes
 // one seed per distinct expression of the table (column 1) into <dir> and exits; the committed
 // fuzz/corpus/cron is that set minimized with libFuzzer's -merge=1 (same coverage, 157 files).
-#include "schedule/schedule.hpp"
+#include <almanac/schedule.hpp>
 
 #include <array>
 #include <cstdint>

@@ -5,8 +5,10 @@
 #pragma once
 
 #include "events/event.hpp"
-#include "events/job_state.hpp"
 #include "store/event_log.hpp"
+
+#include <almanac/history.hpp>
+#include <almanac/job_state.hpp>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -17,37 +19,6 @@
 #include <vector>
 
 namespace almanac {
-
-struct audit_entry {
-  // The global position of the event this entry records.
-  std::uint64_t position = 0;
-  instant at{};
-  job_id job;
-  std::string job_name;
-  // create, update, pause, resume, resume:force, run_now, delete; automatic: failed, backoff,
-  // completed.
-  std::string action;
-  std::string from_status;
-  std::string to_status;
-  std::string actor;
-  std::string note;
-  std::string detail;
-};
-
-struct run_record {
-  job_id job;
-  std::uint64_t run_id = 0;
-  instant scheduled_for{};
-  instant started_at{};
-  // The epoch while the run is in flight.
-  instant finished_at{};
-  std::string trigger;
-  // running, succeeded, failed, abandoned.
-  std::string outcome = "running";
-  std::string error;
-  duration took{};
-  std::string output_tail;
-};
 
 void to_json(nlohmann::json& j, const audit_entry& e);
 void from_json(const nlohmann::json& j, audit_entry& e);

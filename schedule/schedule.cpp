@@ -1,4 +1,4 @@
-#include "schedule/schedule.hpp"
+#include <almanac/schedule.hpp>
 
 #include "schedule/cron.hpp"
 #include "schedule/zone.hpp"

@@ -16,8 +16,8 @@
 #include "store/wal_damage.hpp"
 
 #include "events/event.hpp"
-#include "events/job_state.hpp"
 
+#include <almanac/job_state.hpp>
 #include <almanac/time.hpp>
 
 #include <chrono>

@@ -2,6 +2,7 @@
 // is, and how much may queue for the group-commit writer. The defaults are the safe ones.
 #pragma once
 
+#include <almanac/options.hpp>
 #include <almanac/time.hpp>
 
 #include <chrono>
@@ -11,14 +12,8 @@
 
 namespace almanac::store {
 
-// What "acknowledged" means for an append.
-enum class durability : std::uint8_t {
-  // The group's WriteBatch is fsync'd before any caller in it is acknowledged (default).
-  sync = 0,
-  // Written to the WAL without fsync: survives a killed process, not a power loss. For tests and
-  // benchmarks only.
-  none = 1,
-};
+// What "acknowledged" means for an append (options.hpp).
+using almanac::durability;
 
 enum class open_mode : std::uint8_t {
   // Takes the directory lock; the only mode that can append. Creates the directory and its

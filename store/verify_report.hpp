@@ -3,7 +3,7 @@
 // index, after RocksDB's own checksum verification of every table file.
 #pragma once
 
-#include "events/job.hpp"
+#include <almanac/job.hpp>
 
 #include <cstdint>
 #include <string>

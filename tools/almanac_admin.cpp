@@ -8,7 +8,8 @@
 #include "tools/job_json.hpp"
 
 #include "events/decide.hpp"
-#include "events/text.hpp"
+
+#include <almanac/text.hpp>
 
 #include <almanac/admin.hpp>
 #include <almanac/almanac.hpp>

@@ -1,6 +1,6 @@
 #include "tools/almanac_next.hpp"
 
-#include "schedule/schedule.hpp"
+#include <almanac/schedule.hpp>
 
 #include <almanac/time.hpp>
 

@@ -225,8 +225,8 @@ void create_demo_jobs(caf::actor_system& sys, const admin_actor& admin,
 // directory stops before it touches the store, with a message naming the holder. The store
 // takes its own lock too; this one does not rely on its open() reporting the refusal.
 int lock_data_dir(const std::string& dir) {
-  if (auto st = store::make_data_directory(dir); !st)
-    throw usage_error{st.message()};
+  if (auto made = make_data_directory(dir); !made)
+    throw usage_error{made.err().message};
   auto path = std::filesystem::path{dir} / "almanacd.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0)
@@ -628,10 +628,6 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   if (::mkdir(xo.secrets_dir.c_str(), 0700) != 0 && errno != EEXIST)
     log->warn("cannot create the secrets directory {}: {}", xo.secrets_dir.string(),
               std::strerror(errno));
-  const auto& rec = sched->recovery();
-  for (const auto& q : rec.quarantined)
-    log->error("quarantined: {}", q);
-
   if (o.demo.value_or(false))
     create_demo_jobs(sys, sched->admin(), log);
 
@@ -655,9 +651,7 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
     ho.tls_cert = o.tls_cert.value_or("");
     ho.tls_key = o.tls_key.value_or("");
     auto started_http = http_server::start(
-      std::move(ho), make_http_api(sys, caf::actor_cast<caf::actor>(sched->admin()),
-                                   sched->metrics(), sched->log(),
-                                   http_api_options{std::chrono::seconds{30}}));
+      std::move(ho), make_http_api(sys, *sched, http_api_options{std::chrono::seconds{30}}));
     if (!started_http) {
       log->critical("cannot serve HTTP on {}: {}", http_ep.to_string(),
                     started_http.err().message);

@@ -21,7 +21,7 @@
 // the daemon (PR_SET_PDEATHSIG) and tells a missing program from a daemon out of resources.
 #pragma once
 
-#include "actors/executor.hpp"
+#include <almanac/run.hpp>
 
 #include <almanac/result.hpp>
 #include <almanac/time.hpp>

@@ -5,9 +5,8 @@
 #include "tools/error_table.hpp"
 #include "tools/job_json.hpp"
 
-#include "actors/metrics.hpp"
-
 #include <almanac/admin_actor.hpp>
+#include <almanac/almanac.hpp>
 #include <almanac/time.hpp>
 
 #include <caf/all.hpp>
@@ -33,8 +32,7 @@ struct route {
 struct api {
   caf::actor_system& sys;
   admin_actor admin;
-  const runtime_metrics& metrics;
-  const store::event_log& log;
+  const scheduler& sched;
   http_api_options opts;
   std::vector<route> routes;
 
@@ -291,9 +289,7 @@ void install_routes(api& a) {
     if (!h)
       return send_error(res, h.err());
     res.status = 200;
-    res.set_content(render_prometheus(a.metrics, h->active, h->paused, h->failed, h->completed,
-                                      a.log.stats()),
-                    "text/plain; version=0.0.4");
+    res.set_content(a.sched.render_metrics(*h), "text/plain; version=0.0.4");
   });
 }
 
@@ -319,11 +315,9 @@ void dispatch(api& a, http_request& req, http_response& res) {
 
 } // namespace
 
-http_handler make_http_api(caf::actor_system& sys, const caf::actor& admin,
-                           const runtime_metrics& metrics, const store::event_log& log,
+http_handler make_http_api(caf::actor_system& sys, const scheduler& sched,
                            http_api_options opts) {
-  auto a = std::shared_ptr<api>(
-    new api{sys, caf::actor_cast<admin_actor>(admin), metrics, log, std::move(opts), {}});
+  auto a = std::shared_ptr<api>(new api{sys, sched.admin(), sched, std::move(opts), {}});
   install_routes(*a);
   return [a](http_request& req, http_response& res) { dispatch(*a, req, res); };
 }

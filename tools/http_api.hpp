@@ -31,10 +31,7 @@
 #include <string>
 
 namespace almanac {
-struct runtime_metrics;
-namespace store {
-class event_log;
-}
+class scheduler;
 }
 
 namespace almanac::tools {
@@ -47,12 +44,9 @@ struct http_api_options {
   duration request_timeout = std::chrono::seconds{30};
 };
 
-// The routes as one handler for http_server. `admin` is the admin actor (an
-// almanac::admin_actor handle); `metrics` and `log` (for the writer's fsync figures) must outlive
-// the server. The handler runs on the server's worker threads; each call makes its request
-// through its own scoped_actor.
-http_handler make_http_api(caf::actor_system& sys, const caf::actor& admin,
-                           const runtime_metrics& metrics, const store::event_log& log,
-                           http_api_options opts);
+// The routes as one handler for http_server, answering from `sched` (its admin actor and its
+// metrics), which must outlive the server. The handler runs on the server's worker threads;
+// each call makes its request through its own scoped_actor.
+http_handler make_http_api(caf::actor_system& sys, const scheduler& sched, http_api_options opts);
 
 } // namespace almanac::tools

@@ -2,10 +2,10 @@
 
 #include "events/event.hpp"
 #include "events/decide.hpp"
-#include "events/job_state.hpp"
 #include "projections/history.hpp"
 
 #include <almanac/admin.hpp>
+#include <almanac/job_state.hpp>
 #include <almanac/time.hpp>
 
 #include <algorithm>

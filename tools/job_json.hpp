@@ -8,7 +8,7 @@
 // ("schedule.every: '9x' is not a duration").
 #pragma once
 
-#include "events/job.hpp"
+#include <almanac/job.hpp>
 
 #include <almanac/result.hpp>
 

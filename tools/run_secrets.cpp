@@ -1,8 +1,9 @@
 #include "tools/run_secrets.hpp"
 
-#include "actors/executor.hpp"
 #include "tools/credentials.hpp"
 #include "tools/run_isolation.hpp"
+
+#include <almanac/run.hpp>
 
 #include <algorithm>
 #include <cerrno>

@@ -5,7 +5,7 @@
 // beyond the run.
 #pragma once
 
-#include "events/job.hpp"
+#include <almanac/job.hpp>
 
 #include <cstddef>
 #include <filesystem>

@@ -10,11 +10,11 @@
 // context holds a message a person can act on.
 #pragma once
 
-#include "events/codec.hpp"
-#include "events/command.hpp"
-#include "events/job_state.hpp"
-#include "projections/history.hpp"
-
+#include <almanac/history.hpp>
+#include <almanac/job.hpp>
+#include <almanac/job_state.hpp>
+#include <almanac/result.hpp>
+#include <almanac/schedule.hpp>
 #include <almanac/time.hpp>
 
 #include <caf/error.hpp>
@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace almanac {
@@ -201,38 +202,32 @@ struct run_reply {
 
 // -- inspection -------------------------------------------------------------------------------
 
+// The wire form of the values with many fields: the log's codec bytes, so there is one encoding
+// on disk and on the wire, and the decoder's checks (unknown tags, bad zones, sizes) guard what
+// arrives from another node too. from_wire leaves `out` unchanged on error (invalid_input or
+// the codec's unknown_event / newer_format / corrupt_event).
+std::string to_wire(const job_state& x);
+std::string to_wire(const job_spec& x);
+std::string to_wire(const update_job& x);
+std::string to_wire(const schedule& x);
+result<void> from_wire(std::string_view bytes, job_state& out);
+result<void> from_wire(std::string_view bytes, job_spec& out);
+result<void> from_wire(std::string_view bytes, update_job& out);
+result<void> from_wire(std::string_view bytes, schedule& out);
+
 namespace detail {
 
-// Ships a value through its codec bytes: one encoding on disk and on the wire, and the decoder's
-// checks (unknown tags, bad zones) guard what arrives from another node too.
-template <class Inspector, class T, class Encode, class Decode>
-typename Inspector::result_type inspect_encoded(Inspector& f, T& x, const char* name, Encode enc,
-                                                Decode dec) {
+template <class Inspector, class T>
+typename Inspector::result_type inspect_wire(Inspector& f, T& x, const char* name) {
   std::string bytes;
   if constexpr (Inspector::reads_state)
-    bytes = enc(x);
+    bytes = to_wire(x);
   auto load = [&]() -> caf::error {
-    auto r = dec(bytes);
-    if (!r)
+    if (auto r = from_wire(bytes, x); !r)
       return caf::make_error(caf::sec::invalid_argument, r.err().message);
-    x = std::move(*r);
     return caf::none;
   };
   return f(caf::meta::type_name(name), bytes, caf::meta::load_callback(load));
-}
-
-inline std::string encode_body(event_body body) {
-  return encode_event(event{event_envelope{}, std::move(body)});
-}
-
-template <class T>
-result<T> decode_body(const std::string& bytes) {
-  auto e = decode_event(bytes);
-  if (!e)
-    return std::move(e).err();
-  if (auto* body = std::get_if<T>(&e->body))
-    return std::move(*body);
-  return fail(errc::invalid_input, "unexpected message body");
 }
 
 } // namespace detail
@@ -244,39 +239,17 @@ typename Inspector::result_type inspect(Inspector& f, job_id& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_state& x) {
-  return detail::inspect_encoded(
-    f, x, "almanac::job_state", [](const job_state& s) { return encode_state(s); },
-    [](const std::string& b) { return decode_state(b); });
+  return detail::inspect_wire(f, x, "almanac::job_state");
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, job_spec& x) {
-  return detail::inspect_encoded(
-    f, x, "almanac::job_spec",
-    [](const job_spec& s) {
-      return detail::encode_body(job_created{s.name, s.sched, s.what, s.policies, {}, {}});
-    },
-    [](const std::string& b) -> result<job_spec> {
-      auto c = detail::decode_body<job_created>(b);
-      if (!c)
-        return std::move(c).err();
-      return job_spec{c->name, c->sched, c->what, c->policies};
-    });
+  return detail::inspect_wire(f, x, "almanac::job_spec");
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, update_job& x) {
-  return detail::inspect_encoded(
-    f, x, "almanac::update_job",
-    [](const update_job& u) {
-      return detail::encode_body(job_updated{u.name, u.sched, u.what, u.policies, {}});
-    },
-    [](const std::string& b) -> result<update_job> {
-      auto u = detail::decode_body<job_updated>(b);
-      if (!u)
-        return std::move(u).err();
-      return update_job{u->name, u->sched, u->what, u->policies};
-    });
+  return detail::inspect_wire(f, x, "almanac::update_job");
 }
 
 template <class Inspector>
@@ -345,17 +318,7 @@ typename Inspector::result_type inspect(Inspector& f, run_page& x) {
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, schedule& x) {
-  return detail::inspect_encoded(
-    f, x, "almanac::schedule",
-    [](const schedule& s) { return detail::encode_body(job_updated{{}, s, {}, {}, {}}); },
-    [](const std::string& b) -> result<schedule> {
-      auto u = detail::decode_body<job_updated>(b);
-      if (!u)
-        return std::move(u).err();
-      if (!u->sched)
-        return fail(errc::invalid_input, "a schedule message without a schedule");
-      return std::move(*u->sched);
-    });
+  return detail::inspect_wire(f, x, "almanac::schedule");
 }
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, preview_request& x) {

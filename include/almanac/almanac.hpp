@@ -13,33 +13,32 @@
 //   (*s)->stop(std::chrono::seconds{30});
 #pragma once
 
-#include "actors/executor.hpp"
-#include "actors/recovery.hpp"
-#include "actors/runtime_context.hpp"
-#include "actors/type_ids.hpp"
-#include "store/open_options.hpp"
-
+#include <almanac/actor_system.hpp>
+#include <almanac/admin.hpp>
 #include <almanac/admin_actor.hpp>
 #include <almanac/clock.hpp>
+#include <almanac/job.hpp>
+#include <almanac/metrics.hpp>
+#include <almanac/options.hpp>
 #include <almanac/result.hpp>
+#include <almanac/run.hpp>
+#include <almanac/time.hpp>
 
 #include <caf/fwd.hpp>
 
+#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <string>
 
 namespace almanac {
-
-namespace store {
-class event_log;
-}
 
 struct scheduler_options {
   // The data directory (created, mode 0700, when missing). Required.
   std::filesystem::path data_dir;
   // Default: every append fsync'd before it is acknowledged.
-  store::durability durability = store::durability::sync;
+  almanac::durability durability = almanac::durability::sync;
   // The log's write memory (memtables of all column families). Default: 64 MiB.
   std::size_t memtable_bytes = std::size_t{64} << 20;
   // Default (null): the system clock. Tests pass a manual_clock.
@@ -47,7 +46,7 @@ struct scheduler_options {
   // Start even when the write-ahead log is damaged, accepting the loss: the damaged files are
   // copied aside, what reads back up to the damage is kept, and the loss is recorded in the log
   // (audit trail and health show it). Without it start() refuses a damaged log with
-  // corrupt_event naming the file. See store::open_options::salvage. Default: refuse.
+  // corrupt_event naming the file. Default: refuse.
   bool salvage = false;
   executor_options executor;
   runtime_settings settings;
@@ -59,6 +58,11 @@ struct scheduler_options {
   // handler registered only after start() can miss it (that run fails naming the handler).
   std::map<std::string, handler> handlers;
 };
+
+// Creates `dir` and each missing parent with mode 0700, leaving the mode of every directory that
+// exists alone, as start() does: for an application that takes a lock in the directory first.
+// Errors: io_error naming the directory.
+result<void> make_data_directory(const std::filesystem::path& dir);
 
 class scheduler {
 public:
@@ -86,24 +90,21 @@ public:
   // gone, is a failed run. The actor may live on another node.
   void register_actor_handler(std::string name, caf::actor target);
 
-  // The executor, to install exec or http runners (the daemon does).
-  executor& runs();
-
-  // The event log, for read-only use (tools, health checks).
-  store::event_log& log();
+  // Sets the runner of exec or http targets (the daemon installs its own), replacing the one
+  // in scheduler_options::executor. Thread-safe; runs already executing keep theirs.
+  void set_exec_runner(runner fn);
+  void set_http_runner(runner fn);
 
   // Makes the supervisor look at its timers now. With the system clock its own wake-up does
   // this; with a manual clock, call it after moving the clock.
   void check_timers();
 
-  // The actor of a live job (invalid when there is none): diagnostics and tests.
-  caf::actor job_actor_of(job_id id);
-
-  // Counters and histograms for operators (render with render_prometheus).
+  // Counters and histograms for operators.
   const runtime_metrics& metrics() const noexcept;
 
-  // What start-up recovered.
-  const recovered_jobs& recovery() const noexcept;
+  // metrics(), the job counts of `health` and the log writer's figures as Prometheus text (the
+  // daemon's GET /metrics).
+  std::string render_metrics(const health_report& health) const;
 
   // Stops starting runs, waits up to `grace` for runs in progress and their outcomes to be
   // recorded, stops the actors and closes the log. Returns the runs still in flight at the end
@@ -113,6 +114,8 @@ public:
   struct impl;
 
 private:
+  // The uninstalled testing header (actors/testing.hpp) reaches the log and the job actors.
+  friend class scheduler_testing;
   explicit scheduler(std::unique_ptr<impl> p);
   std::unique_ptr<impl> impl_;
 };

@@ -11,7 +11,7 @@
 // Big-endian integers keep numeric order under RocksDB's bytewise comparator.
 #pragma once
 
-#include "events/job.hpp"
+#include <almanac/job.hpp>
 
 #include <cstdint>
 #include <optional>

@@ -88,7 +88,7 @@ void write_old_create(runtime_fixture& f, job_id id, const std::string& name, in
                                "user:old", ""},
                        when);
   REQUIRE(events.ok());
-  REQUIRE(f.sched->log().append(id, 0, *events).ok());
+  REQUIRE(scheduler_testing::log(*f.sched).append(id, 0, *events).ok());
 }
 
 } // namespace
@@ -248,7 +248,7 @@ TEST_CASE("replay verify reports live jobs sharing a name and deleted jobs with 
   write_old_create(f, gone, "gone", f.clk.now());
   {
     job_state s;
-    REQUIRE(f.sched->log().load_job(gone, s).ok());
+    REQUIRE(scheduler_testing::log(*f.sched).load_job(gone, s).ok());
     auto when = *s.next_run_at;
     auto started = decide(s, command{due{when}, "timer", ""}, when);
     REQUIRE(started.ok());
@@ -259,7 +259,7 @@ TEST_CASE("replay verify reports live jobs sharing a name and deleted jobs with 
     std::vector<event> events = *started;
     events.push_back(event{event_envelope{gone, s.seq + 1, when, "user:old", "", "delete"},
                            job_deleted{}});
-    REQUIRE(f.sched->log().append(gone, 1, events).ok());
+    REQUIRE(scheduler_testing::log(*f.sched).append(gone, 1, events).ok());
   }
   f.sched->stop(5s);
   f.sched.reset();

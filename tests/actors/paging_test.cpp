@@ -2,6 +2,8 @@
 // can ask for more than the largest page, and the job cap refuses creates, never recovery.
 #include "runtime_fixture.hpp"
 
+#include "events/codec.hpp"
+
 #include <map>
 #include <set>
 
@@ -191,7 +193,7 @@ TEST_CASE("a bad cursor or a limit over the largest page is refused and reads no
   CHECK(past->jobs.empty());
   CHECK(past->next_cursor.empty());
   std::uint64_t position = 0;
-  REQUIRE(f.sched->log().highest_position(position).ok());
+  REQUIRE(scheduler_testing::log(*f.sched).highest_position(position).ok());
   CHECK(position == 1);
 }
 
@@ -266,13 +268,13 @@ TEST_CASE("a create at the job cap is refused with limit_exceeded and a delete f
   for (int i = 0; i < 3; ++i)
     REQUIRE(create_with(f, "j" + std::to_string(i)).ok());
   std::uint64_t before = 0;
-  REQUIRE(f.sched->log().highest_position(before).ok());
+  REQUIRE(scheduler_testing::log(*f.sched).highest_position(before).ok());
   auto refused = create_with(f, "one-too-many");
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.code() == errc::limit_exceeded);
   CHECK_THAT(refused.err().message, Catch::Contains("cap of 3"));
   std::uint64_t after = 0;
-  REQUIRE(f.sched->log().highest_position(after).ok());
+  REQUIRE(scheduler_testing::log(*f.sched).highest_position(after).ok());
   CHECK(after == before);
   CHECK(f.ask<job_state>(get_request{"one-too-many"}).code() == errc::not_found);
 

@@ -2,6 +2,8 @@
 // recorded as abandoned, and each misfire policy applied to fires missed while down.
 #include "runtime_fixture.hpp"
 
+#include "events/codec.hpp"
+
 using namespace almanac;
 using namespace almanac::test;
 
@@ -144,7 +146,7 @@ TEST_CASE("snapshots keep recovery exact as logs grow", "[actors]") {
     f.fire(id_of(*job));
   auto before = f.get(id_of(*job));
   store::loaded_snapshot snap;
-  REQUIRE(f.sched->log().load_latest_snapshot(job->id, snap).ok());
+  REQUIRE(scheduler_testing::log(*f.sched).load_latest_snapshot(job->id, snap).ok());
   REQUIRE(snap.state);
   CHECK(snap.state->seq > 1);
   f.restart(settings);

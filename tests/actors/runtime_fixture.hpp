@@ -9,6 +9,7 @@
 
 #include "tests/common/temp_dir.hpp"
 #include "actors/projector.hpp"
+#include "actors/testing.hpp"
 #include "events/decide.hpp"
 #include "store/event_log.hpp"
 
@@ -186,7 +187,7 @@ struct runtime_fixture {
 
   std::vector<event> log_of(job_id id) {
     std::vector<event> out;
-    REQUIRE(sched->log().read_stream(id, 1, out).ok());
+    REQUIRE(scheduler_testing::log(*sched).read_stream(id, 1, out).ok());
     return out;
   }
 

@@ -2,6 +2,9 @@
 // manual clock: the behaviour list of the scheduler Almanac replaces, and the races it lost.
 #include "runtime_fixture.hpp"
 
+#include "actors/metrics.hpp"
+#include "projections/history.hpp"
+
 #include <set>
 
 using namespace almanac;
@@ -79,7 +82,7 @@ TEST_CASE("bad requests get distinct almanac errors and change nothing", "[actor
   CHECK(f.ask<job_state>(get_request{"00000000000000ff"}).code() == errc::not_found);
   CHECK(f.ask<job_list>(list_request{"sleeping", "", 10}).code() == errc::invalid_input);
   std::uint64_t position = 0;
-  REQUIRE(f.sched->log().highest_position(position).ok());
+  REQUIRE(scheduler_testing::log(*f.sched).highest_position(position).ok());
   CHECK(position == 1);
 }
 
@@ -248,10 +251,10 @@ TEST_CASE("a job actor killed on purpose is respawned with its state", "[actors]
   auto id = id_of(*job);
   REQUIRE(f.ask<job_state>(pause_request{id, "user:alice", ""}).ok());
   auto before = f.get(id);
-  auto actor = f.sched->job_actor_of(job->id);
+  auto actor = scheduler_testing::job_actor_of(*f.sched, job->id);
   REQUIRE(actor);
   caf::anon_send_exit(actor, caf::exit_reason::kill);
-  f.wait_until([&] { return !(f.sched->job_actor_of(job->id) == actor); });
+  f.wait_until([&] { return !(scheduler_testing::job_actor_of(*f.sched, job->id) == actor); });
   auto after = f.get(id);
   CHECK(after.seq == before.seq);
   CHECK(after.status == job_status::paused);
@@ -268,7 +271,7 @@ TEST_CASE("an idle job actor is passivated and its job goes on from the log", "[
   auto job = f.create("sleeper", every_schedule{1min, {}, {}});
   REQUIRE(job.ok());
   auto id = id_of(*job);
-  auto first = f.sched->job_actor_of(job->id);
+  auto first = scheduler_testing::job_actor_of(*f.sched, job->id);
   REQUIRE(first);
   f.wait_until([&] { return m.actors_passivated.load() >= 1; });
   // Read without waking it: the same state, from the log.
@@ -280,7 +283,7 @@ TEST_CASE("an idle job actor is passivated and its job goes on from the log", "[
   REQUIRE(paused.ok());
   CHECK(paused->seq == job->seq + 1);
   CHECK(paused->status == job_status::paused);
-  CHECK_FALSE(f.sched->job_actor_of(job->id) == first);
+  CHECK_FALSE(scheduler_testing::job_actor_of(*f.sched, job->id) == first);
   f.wait_until([&] { return m.actors_passivated.load() >= 2; });
   REQUIRE(f.ask<job_state>(resume_request{id, false, "user:alice", ""}).ok());
   // The timer fires a passivated job too: its actor is spawned for the due.
@@ -652,7 +655,7 @@ TEST_CASE("runs the daemon could not carry out are retried and never fail the jo
   // the first eight runs, then runs normally.
   std::atomic<int> calls{0};
   constexpr int exhausted = 8;
-  f.sched->runs().set_exec_runner([&](const run_context&) {
+  f.sched->set_exec_runner([&](const run_context&) {
     if (++calls <= exhausted)
       return run_outcome{false, "pipe2: Too many open files", {}, true};
     return run_outcome{true, {}, "ran\n", false};
@@ -694,7 +697,7 @@ TEST_CASE("runs the daemon could not carry out are retried and never fail the jo
   CHECK(page->runs[0].trigger == "retry");
   CHECK(page->runs[1].outcome == "abandoned");
   CHECK(page->runs[1].error == "daemon resource: pipe2: Too many open files");
-  auto text = render_prometheus(m, 1, 0, 0, 0, f.sched->log().stats());
+  auto text = render_prometheus(m, 1, 0, 0, 0, scheduler_testing::log(*f.sched).stats());
   CHECK_THAT(text, Catch::Contains("almanac_infra_failures_total 8\n"));
   CHECK_THAT(text, Catch::Contains("almanac_infra_retries_total 8\n"));
   // The streak is in the log: a restart recovers the job with nothing counted against it.

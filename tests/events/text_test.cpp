@@ -1,5 +1,5 @@
 // Client text that operators read back: valid UTF-8, no control characters, printable escapes.
-#include "events/text.hpp"
+#include <almanac/text.hpp>
 
 #include <catch2/catch.hpp>
 

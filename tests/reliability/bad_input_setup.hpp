@@ -32,7 +32,7 @@ struct table_setup {
     f.created("daily", *make_cron("0 9 * * *", "Europe/Berlin"));
     f.created("paused-job", every_schedule{1h, f.clk.now()});
     REQUIRE(f.ask<job_state>(pause_request{"paused-job", "user:alice", ""}).ok());
-    baseline = fingerprint(f.sched->log());
+    baseline = fingerprint(scheduler_testing::log(*f.sched));
   }
 
   void wait_for(const std::string& job, job_status status) {

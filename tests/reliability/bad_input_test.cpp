@@ -447,18 +447,18 @@ TEST_CASE("every bad admin request is refused with its errc and a clear message 
   auto got = row.send(t);
   if (!got) {
     // Accepted: the log moved on; take the new state as the baseline so later rows stay honest.
-    t.baseline = fingerprint(t.f.sched->log());
+    t.baseline = fingerprint(scheduler_testing::log(*t.f.sched));
     FAIL("accepted, expected " << to_string(row.expected));
   }
   INFO("refused with " << to_string(got->code) << ": " << got->message);
   CHECK(got->code == row.expected);
   CHECK_THAT(got->message, Catch::Contains(row.key_word));
-  auto now = fingerprint(t.f.sched->log());
+  auto now = fingerprint(scheduler_testing::log(*t.f.sched));
   CHECK(now.highest_position == t.baseline.highest_position);
   CHECK(now == t.baseline);
   if (index + 1 == rows().size()) {
     // The log after the whole table, through a fresh open as well.
-    auto final_log = fingerprint(t.f.sched->log());
+    auto final_log = fingerprint(scheduler_testing::log(*t.f.sched));
     setup.reset();
     CHECK(final_log.events.size() >= 8);
   }

@@ -68,7 +68,7 @@ TEST_CASE("a flipped byte in any table file stops start-up with the file named o
     }
     f.sched = std::move(*s);
     store::verify_report report;
-    REQUIRE(f.sched->log().verify(report).is_ok());
+    REQUIRE(scheduler_testing::log(*f.sched).verify(report).is_ok());
     REQUIRE_FALSE(report.ok());
     bool named = false;
     for (const auto& p : report.problems)

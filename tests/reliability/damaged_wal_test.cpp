@@ -288,8 +288,8 @@ TEST_CASE("a salvaged start shows the loss in health and the audit trail", "[rel
   REQUIRE(health->log_salvages.size() == 1);
   CHECK_THAT(health->log_salvages[0], Catch::Contains("are lost"));
   // The jobs that read back, and nothing for the log's own stream.
-  REQUIRE(f.sched->log().wal_damage_found());
-  CHECK(health->active == f.sched->log().wal_damage_found()->kept_through);
+  REQUIRE(scheduler_testing::log(*f.sched).wal_damage_found());
+  CHECK(health->active == scheduler_testing::log(*f.sched).wal_damage_found()->kept_through);
   f.stop();
   // Still shown after a restart without --salvage.
   auto again = f.try_start(tmp.data());
@@ -302,7 +302,7 @@ TEST_CASE("a salvaged start shows the loss in health and the audit trail", "[rel
   std::vector<audit_entry> audit;
   for (int i = 0; i < 500 && audit.empty(); ++i) {
     audit.clear();
-    REQUIRE(read_audit(f.sched->log(), log_stream, 10, 0, audit).is_ok());
+    REQUIRE(read_audit(scheduler_testing::log(*f.sched), log_stream, 10, 0, audit).is_ok());
     if (audit.empty())
       std::this_thread::sleep_for(10ms); // the projector folds the log on its own thread
   }

@@ -94,7 +94,7 @@ TEST_CASE("disk full child refuses changes and continues once space returns",
   auto state = keep;
   for (int i = 0; i < 5000 && !refusal; ++i) {
     std::uint64_t position = 0;
-    REQUIRE(f.sched->log().highest_position(position).is_ok());
+    REQUIRE(scheduler_testing::log(*f.sched).highest_position(position).is_ok());
     auto r = state.status == job_status::active
                ? f.ask<job_state>(pause_request{"keep", "user:alice", ""})
                : f.ask<job_state>(resume_request{"keep", false, "user:alice", ""});
@@ -109,7 +109,7 @@ TEST_CASE("disk full child refuses changes and continues once space returns",
     CHECK(now->seq == state.seq);
     CHECK(now->status == state.status);
     std::uint64_t after = 0;
-    REQUIRE(f.sched->log().highest_position(after).is_ok());
+    REQUIRE(scheduler_testing::log(*f.sched).highest_position(after).is_ok());
     CHECK(after == position);
   }
   REQUIRE(refusal);
@@ -118,7 +118,7 @@ TEST_CASE("disk full child refuses changes and continues once space returns",
   CHECK_THAT(refusal->message, Catch::Contains("space", Catch::CaseSensitive::No));
 
   // Still full: a create is refused too, and leaves no job and no event behind.
-  auto before = fingerprint(f.sched->log());
+  auto before = fingerprint(scheduler_testing::log(*f.sched));
   auto created = f.create("new-job", every_schedule{1h, f.clk.now()});
   REQUIRE_FALSE(created.ok());
   INFO(created.err().message);
@@ -128,7 +128,7 @@ TEST_CASE("disk full child refuses changes and continues once space returns",
   auto list = f.ask<job_list>(list_request{});
   REQUIRE(list.ok());
   CHECK(list->jobs.size() == 1);
-  CHECK(fingerprint(f.sched->log()) == before);
+  CHECK(fingerprint(scheduler_testing::log(*f.sched)) == before);
 
   // Space returns: the same scheduler takes changes again. RocksDB's recovery from a full disk
   // runs in the background, so retry for a bounded while.
@@ -146,7 +146,7 @@ TEST_CASE("disk full child refuses changes and continues once space returns",
   REQUIRE(resumed.ok());
   CHECK(resumed->seq == state.seq + 1);
   CHECK(f.create("new-job", every_schedule{1h, f.clk.now()}).ok());
-  CHECK(fingerprint(f.sched->log()).events.size() == before.events.size() + 2);
+  CHECK(fingerprint(scheduler_testing::log(*f.sched)).events.size() == before.events.size() + 2);
   f.stop();
 }
 

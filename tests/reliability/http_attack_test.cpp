@@ -37,8 +37,7 @@ struct attack_setup {
   explicit attack_setup(tools::http_server_options o = {}) {
     f.start();
     auto started = tools::http_server::start(
-      std::move(o), tools::make_http_api(f.sys, caf::actor_cast<caf::actor>(f.sched->admin()),
-                                         f.sched->metrics(), f.sched->log(), {}));
+      std::move(o), tools::make_http_api(f.sys, *f.sched, {}));
     if (!started)
       FAIL("server did not start: " << started.err().message);
     server = std::move(*started);

@@ -27,8 +27,7 @@ struct http_setup {
   http_setup() {
     tools::http_server_options o;
     auto started = tools::http_server::start(
-      o, tools::make_http_api(t.f.sys, caf::actor_cast<caf::actor>(t.f.sched->admin()),
-                              t.f.sched->metrics(), t.f.sched->log(), {}));
+      o, tools::make_http_api(t.f.sys, *t.f.sched, {}));
     REQUIRE(started.ok());
     server = std::move(*started);
     port = server->port();
@@ -245,7 +244,7 @@ TEST_CASE("every bad HTTP request gets its status and a clear error and writes n
     CHECK(j.value("error", "") == row.code);
     CHECK_THAT(j.value("message", ""), Catch::Contains(row.key_word));
   }
-  auto now = fingerprint(s.t.f.sched->log());
+  auto now = fingerprint(scheduler_testing::log(*s.t.f.sched));
   CHECK(now == s.t.baseline);
   if (index + 1 == rows().size())
     setup.reset();

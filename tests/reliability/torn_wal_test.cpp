@@ -155,7 +155,7 @@ TEST_CASE("a torn wal tail after kill 9 keeps every acknowledged admin action",
   for (std::uint32_t i = 0; i < jobs; ++i) {
     auto state = f.ask<job_state>(get_request{job_name(i)});
     REQUIRE(state.ok());
-    REQUIRE(f.sched->log().read_stream(state->id, 1, streams[i]).is_ok());
+    REQUIRE(scheduler_testing::log(*f.sched).read_stream(state->id, 1, streams[i]).is_ok());
     CHECK(streams[i].size() == state->seq);
   }
   for (const auto& a : acks) {
@@ -171,7 +171,7 @@ TEST_CASE("a torn wal tail after kill 9 keeps every acknowledged admin action",
     }
   }
   store::verify_report report;
-  REQUIRE(f.sched->log().verify(report).is_ok());
+  REQUIRE(scheduler_testing::log(*f.sched).verify(report).is_ok());
   CHECK(report.ok());
   // And it goes on: the recovered scheduler appends where the log ends.
   auto first = f.ask<job_state>(get_request{job_name(0)});

@@ -100,7 +100,7 @@ TEST_CASE("an unreadable event stops start-up naming job and sequence unless qua
   // And it still takes commands, while the quarantined job's log is left as it was.
   CHECK(f.ask<job_state>(pause_request{"beta", "user:alice", ""}).ok());
   std::vector<event> alpha_events;
-  CHECK(store::to_error(f.sched->log().read_stream(alpha.id, 1, alpha_events)).code
+  CHECK(store::to_error(scheduler_testing::log(*f.sched).read_stream(alpha.id, 1, alpha_events)).code
         == d.expected);
   CHECK(beta.seq == 1);
 }

@@ -1,7 +1,8 @@
 // Parsing cron expressions: the accepted syntax of docs/SCHEDULE_RULES.md, and an error for each way to get it
 // wrong, naming the field.
 #include "schedule/cron.hpp"
-#include "schedule/schedule.hpp"
+
+#include <almanac/schedule.hpp>
 
 #include <catch2/catch.hpp>
 

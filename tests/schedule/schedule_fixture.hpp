@@ -2,7 +2,7 @@
 // as ISO strings, so expectations read like the tables of docs/SCHEDULE_RULES.md.
 #pragma once
 
-#include "schedule/schedule.hpp"
+#include <almanac/schedule.hpp>
 
 #include <almanac/time.hpp>
 

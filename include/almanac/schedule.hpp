@@ -3,8 +3,6 @@
 // the rest of Almanac asks of a schedule. docs/SCHEDULE_RULES.md is the contract.
 #pragma once
 
-#include "schedule/fwd.hpp"
-
 #include <almanac/result.hpp>
 #include <almanac/time.hpp>
 

@@ -2,7 +2,8 @@
 // policies that govern runs. Plain structs; events and commands carry them by value.
 #pragma once
 
-#include "schedule/schedule.hpp"
+#include <almanac/result.hpp>
+#include <almanac/schedule.hpp>
 
 #include <almanac/time.hpp>
 
@@ -12,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -121,6 +123,20 @@ struct job_policies {
   // After its first successful run the job completes and is deleted.
   bool delete_after_run = false;
   friend bool operator==(const job_policies&, const job_policies&) = default;
+};
+
+// Why a run started.
+enum class run_trigger : std::uint8_t { timer = 0, manual = 1, catch_up = 2, retry = 3 };
+
+// "timer", "manual", "catch_up", "retry": the names in JSON, the audit trail and run history.
+std::string_view to_string(run_trigger t);
+
+// What an update changes: each field that is set replaces the job's; the rest stays.
+struct update_job {
+  std::optional<std::string> name;
+  std::optional<schedule> sched;
+  std::optional<target> what;
+  std::optional<job_policies> policies;
 };
 
 // Limits checked when a job is created or updated.

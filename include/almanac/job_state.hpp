@@ -2,7 +2,7 @@
 // by `decide` (decide.hpp); actors hold one, snapshots store one.
 #pragma once
 
-#include "events/event.hpp"
+#include <almanac/job.hpp>
 
 #include <cstdint>
 #include <optional>
