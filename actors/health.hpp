@@ -20,7 +20,7 @@ struct health_report;
 class health {
 public:
   // The alert: `alert_failures` jobs turned failed within `window`.
-  health(std::uint32_t alert_failures, duration window)
+  explicit health(std::uint32_t alert_failures = 10, duration window = std::chrono::minutes{5})
     : alert_failures_(alert_failures), window_(window) {}
 
   // Notes the job's latest summary: a job that turns failed counts toward the alert at `now`.

@@ -33,7 +33,7 @@ struct registry_entry {
 class registry {
 public:
   // `max_jobs`: the most live jobs, pending creates included (see runtime_settings::max_jobs).
-  explicit registry(std::uint64_t max_jobs) : max_jobs_(max_jobs) {}
+  explicit registry(std::uint64_t max_jobs = UINT64_MAX) : max_jobs_(max_jobs) {}
 
   // -- creates and renames ------------------------------------------------------------------
 

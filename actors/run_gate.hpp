@@ -32,7 +32,7 @@ struct wanted_run {
 class run_gate {
 public:
   // `limit`: the most runs in flight at once, reserved slots included.
-  explicit run_gate(std::uint32_t limit) : limit_(limit) {}
+  explicit run_gate(std::uint32_t limit = UINT32_MAX) : limit_(limit) {}
 
   // The job's runs in flight and its group, as its latest summary says.
   void set_load(job_id job, const std::string& group, std::uint32_t runs);

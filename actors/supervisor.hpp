@@ -23,7 +23,7 @@
 namespace almanac {
 
 using supervisor_actor =
-  admin_actor::extend<caf::reacts_to<job_changed>, caf::reacts_to<tick>, caf::reacts_to<sweep_atom>,
+  admin_actor::extend<caf::reacts_to<job_summary>, caf::reacts_to<tick>, caf::reacts_to<sweep_atom>,
                       caf::replies_to<stop_atom>::with<std::uint64_t>,
                       caf::replies_to<get_atom, job_id>::with<caf::actor>>;
 
