@@ -11,6 +11,9 @@
 #include <almanac/caf_error.hpp>
 #include <almanac/time.hpp>
 
+#include "actors/testing.hpp"
+#include "events/codec.hpp"
+#include "projections/history.hpp"
 #include "store/detail/keys.hpp"
 #include "store/event_log.hpp"
 
