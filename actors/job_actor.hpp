@@ -1,8 +1,9 @@
 // One actor per live job (an idle one is stopped after a while and spawned again from the log
-// when needed: passivation, see supervisor.hpp). It holds the job's state and handles one command at a time: decide,
-// append the events durably, and only then evolve, reply and tell the supervisor. Commands that
-// arrive meanwhile wait their turn, so no update is lost and a pause that arrives during a run is
-// kept. Runs start on the executor only once their RunStarted is durable (at-least-once).
+// when needed: passivation, see supervisor.hpp). It holds the job's state and handles one
+// command at a time: decide, append the events durably (job_log.hpp), and only then evolve,
+// reply and tell its listener (job_listener.hpp). Commands that arrive meanwhile wait their turn,
+// so no update is lost and a pause that arrives during a run is kept. Runs start on the executor
+// only once their RunStarted is durable (at-least-once).
 #pragma once
 
 #include "actors/job_listener.hpp"

@@ -17,8 +17,4 @@ store::status rocksdb_job_log::save_snapshot(job_id job, const job_state& state)
   return log_.save_snapshot(job, state);
 }
 
-store::status rocksdb_job_log::highest_seq(job_id job, std::uint64_t& out) const {
-  return log_.highest_seq(job, out);
-}
-
 } // namespace almanac

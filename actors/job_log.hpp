@@ -1,9 +1,10 @@
 // The one seam between the runtime's actors and the storage of jobs: what the job actors and the
 // supervisor really ask of a log. Job actors append their events (with the sequence they expect)
-// and save snapshots; an actor spawned for a passivated job loads its state (snapshot + tail);
-// the supervisor checks that a fresh id was never used. Implemented over the RocksDB event log
-// (rocksdb_job_log) and in memory (memory_job_log, for tests); another backend implements the
-// same four calls. Every call is thread-safe.
+// and save snapshots; an actor spawned for a passivated job, and the log reader, load a job's
+// state (snapshot + tail). An id ever used is never used again because its stream exists: a
+// create's append expecting sequence 0 is refused with conflict. Implemented over the RocksDB
+// event log (rocksdb_job_log) and in memory (memory_job_log, for tests); another backend
+// implements the same three calls. Every call is thread-safe.
 #pragma once
 
 #include "events/event.hpp"
@@ -31,8 +32,9 @@ public:
 
   // Appends `events` (envelopes filled by decide: sequences expected_seq + 1, ...) to `job`'s
   // stream if its highest sequence is `expected_seq`, durably, without blocking the caller.
-  // Errors (through `done`): conflict (stale expected_seq, nothing written), io_error, no_space,
-  // unavailable (closed).
+  // Errors (through `done`): conflict (stale expected_seq, nothing written; a stream whose events
+  // were purged keeps its highest sequence, so a create under a used id is refused too),
+  // io_error, no_space, unavailable (closed).
   virtual void append(job_id job, std::uint64_t expected_seq, std::vector<event> events,
                       append_callback done) = 0;
 
@@ -43,10 +45,6 @@ public:
 
   // Saves `state` as the job's snapshot (load then starts from it).
   virtual store::status save_snapshot(job_id job, const job_state& state) = 0;
-
-  // The highest sequence `job`'s stream ever had (0: never written; deleted and purged jobs keep
-  // theirs, so an id is never reused).
-  virtual store::status highest_seq(job_id job, std::uint64_t& out) const = 0;
 };
 
 // The job log over the RocksDB event log, which must outlive it.
@@ -58,7 +56,6 @@ public:
               append_callback done) override;
   store::status load(job_id job, job_state& out) const override;
   store::status save_snapshot(job_id job, const job_state& state) override;
-  store::status highest_seq(job_id job, std::uint64_t& out) const override;
 
 private:
   store::event_log& log_;

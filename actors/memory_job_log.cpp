@@ -51,13 +51,6 @@ store::status memory_job_log::save_snapshot(job_id job, const job_state& state) 
   return {};
 }
 
-store::status memory_job_log::highest_seq(job_id job, std::uint64_t& out) const {
-  std::lock_guard guard{mtx_};
-  auto i = streams_.find(job);
-  out = i == streams_.end() ? 0 : i->second.events.size();
-  return {};
-}
-
 void memory_job_log::fail_appends(std::size_t n, store::status why) {
   std::lock_guard guard{mtx_};
   failing_ = n;

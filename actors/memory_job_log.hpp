@@ -18,7 +18,6 @@ public:
               append_callback done) override;
   store::status load(job_id job, job_state& out) const override;
   store::status save_snapshot(job_id job, const job_state& state) override;
-  store::status highest_seq(job_id job, std::uint64_t& out) const override;
 
   // The next `n` appends fail with `why` and write nothing.
   void fail_appends(std::size_t n, store::status why);

@@ -285,3 +285,31 @@ TEST_CASE("a passivated job fires from the log when its timer is due", "[actors]
   f.finish(0, true);
   CHECK(f.get(job).runs_started == 1);
 }
+
+TEST_CASE("a create refused with conflict by the log goes again under another id", "[actors]") {
+  supervisor_fixture f;
+  // The log refuses the first append as it refuses one under an id whose stream exists.
+  f.log.fail_appends(1, store::status::conflict("stream exists"));
+  auto job = f.create("fresh", every_schedule{1min, {}, {}});
+  CHECK(job.seq == 1);
+  CHECK(f.log.events_of(job.id).size() == 1);
+  auto byname = f.ask<job_state>(get_request{"fresh"});
+  REQUIRE(byname);
+  CHECK(byname->id == job.id);
+}
+
+TEST_CASE("a create refused by the log frees its name and its place under the cap", "[actors]") {
+  runtime_settings s;
+  s.max_jobs = 1;
+  supervisor_fixture f{s};
+  f.log.fail_appends(1, store::status::io_error("disk gone"));
+  auto refused = f.ask<job_state>(create_request{
+    job_spec{"only", every_schedule{1min, {}, {}}, handler_target{"work", ""}, {}}, "", ""});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.code() == errc::storage_error);
+  auto job = f.create("only", every_schedule{1min, {}, {}});
+  CHECK(job.seq == 1);
+  auto over = f.ask<job_state>(create_request{
+    job_spec{"second", every_schedule{1min, {}, {}}, handler_target{"work", ""}, {}}, "", ""});
+  CHECK(over.code() == errc::limit_exceeded);
+}
