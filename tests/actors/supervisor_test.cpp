@@ -94,6 +94,16 @@ struct supervisor_fixture {
     return out;
   }
 
+  // The job's actor (spawned if passivated), as the supervisor answers (get_atom, id).
+  result<caf::actor> actor_of(job_id id) {
+    auto handle = (*self)->request(sup, caf::infinite, get_atom::value, id);
+    sched.run();
+    result<caf::actor> out = fail(errc::unavailable, "no answer");
+    handle.receive([&](caf::actor& a) { out = std::move(a); },
+                   [&](caf::error& err) { out = from_caf_error(err); });
+    return out;
+  }
+
   job_state create(std::string name, schedule sched_, job_policies p = {}) {
     auto r = ask<job_state>(
       create_request{job_spec{std::move(name), std::move(sched_), handler_target{"work", ""}, p},
@@ -312,4 +322,40 @@ TEST_CASE("a create refused by the log frees its name and its place under the ca
   auto over = f.ask<job_state>(create_request{
     job_spec{"second", every_schedule{1min, {}, {}}, handler_target{"work", ""}, {}}, "", ""});
   CHECK(over.code() == errc::limit_exceeded);
+}
+
+TEST_CASE("a get of a passivated job reads the log without waking it", "[actors]") {
+  runtime_settings s;
+  s.passivate_after = 10s;
+  supervisor_fixture f{s};
+  auto job = f.create("dormant", every_schedule{1h, {}, {}});
+  f.clk.advance(10s);
+  f.sweep();
+  REQUIRE(f.ctx->metrics->actors_passivated.load() == 1);
+  auto loads = f.log.loads();
+  auto read = f.get(job);
+  CHECK(read.seq == job.seq);
+  CHECK(read.name == "dormant");
+  CHECK(f.log.loads() == loads + 1);
+  // Still passive: the next command wakes it, with a load of its own.
+  REQUIRE(f.ask<job_state>(pause_request{"dormant", "user:alice", ""}));
+  CHECK(f.log.loads() == loads + 2);
+}
+
+TEST_CASE("a job actor that dies is replaced by one that loads the job from the log", "[actors]") {
+  supervisor_fixture f;
+  auto job = f.create("fragile", every_schedule{1h, {}, {}});
+  auto actor = f.actor_of(job.id);
+  REQUIRE(actor);
+  REQUIRE(*actor);
+  auto loads = f.log.loads();
+  caf::anon_send_exit(*actor, caf::exit_reason::kill);
+  f.sched.run();
+  auto paused = f.ask<job_state>(pause_request{"fragile", "user:alice", ""});
+  REQUIRE(paused);
+  CHECK(paused->seq == job.seq + 1);
+  CHECK(f.log.loads() == loads + 1);
+  auto replaced = f.actor_of(job.id);
+  REQUIRE(replaced);
+  CHECK_FALSE(*replaced == *actor);
 }
