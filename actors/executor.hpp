@@ -29,7 +29,7 @@ using run_callback = std::function<void(run_key, run_outcome, duration took)>;
 class executor {
 public:
   explicit executor(executor_options options = {});
-  ~executor();
+  virtual ~executor();
   executor(const executor&) = delete;
   executor& operator=(const executor&) = delete;
 
@@ -45,11 +45,12 @@ public:
   // failed run naming what is missing). Runs that have not started when the executor stops are
   // never reported: they stay in flight in the log, and recovery records them RunAbandoned and
   // runs them again (at-least-once), instead of counting a failure nobody caused.
-  void submit(run_key key, target what, run_callback done);
+  // Virtual, as cancel, so a test can take the runs itself and report them when it says.
+  virtual void submit(run_key key, target what, run_callback done);
 
   // Asks a run to stop (its context reports cancelled). Its outcome is still reported, failed
   // with `reason` (the first one given) when the run stopped because of it.
-  void cancel(job_id job, std::uint64_t run_id, std::string reason = "cancelled");
+  virtual void cancel(job_id job, std::uint64_t run_id, std::string reason = "cancelled");
 
   // Runs queued or executing now.
   std::size_t pending() const;

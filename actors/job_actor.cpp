@@ -3,6 +3,7 @@
 #include "events/decide.hpp"
 #include "events/evolve.hpp"
 
+#include <almanac/admin.hpp>
 #include <almanac/caf_error.hpp>
 #include <almanac/time.hpp>
 
@@ -24,7 +25,10 @@ struct job_actor_state {
 
   job_state job;
   std::shared_ptr<const runtime_context> ctx;
-  supervisor_actor parent;
+  std::shared_ptr<job_listener> listener;
+  // Why the log could not load the job (an actor woken for a passivated job): every request gets
+  // this error and the actor stops, so the next request tries a fresh load.
+  std::optional<error> broken;
   // Commands waiting for the append in progress; a short vector, not a deque, because a million
   // idle job actors each pay for what an empty container allocates (and it is released once
   // empty: one pending_command is ~570 bytes). The command being appended is on the heap for
@@ -53,7 +57,7 @@ void answer(caf::typed_response_promise<job_state>& rp, T&& value) {
 store::status snapshot_if_due(job_actor_state& st) {
   if (st.job.seq - st.snapshot_seq < st.ctx->settings.snapshot_every)
     return {};
-  auto s = st.ctx->log->save_snapshot(st.job.id, st.job);
+  auto s = st.ctx->jobs->save_snapshot(st.job.id, st.job);
   if (s.ok())
     st.snapshot_seq = st.job.seq;
   return s;
@@ -129,6 +133,17 @@ void record_effects(const job_state& after, const std::vector<event>& events,
 
 void process(pointer self);
 
+// The executor's outcome becomes the job's next command.
+void on_run_done(pointer self, run_done& done) {
+  auto& o = done.outcome;
+  self->state.queue.push_back(pending_command{
+    command{run_finished{done.key.run_id, o.ok, std::move(o.error), done.took,
+                         std::move(o.output_tail), o.infra},
+            "system", {}},
+    self->make_response_promise<job_state>()});
+  process(self);
+}
+
 void finish_append(pointer self, const append_done& done) {
   auto& st = self->state;
   if (!st.current || done.token != st.token)
@@ -167,7 +182,7 @@ void finish_append(pointer self, const append_done& done) {
   if (auto s = snapshot_if_due(st); !s.ok())
     st.ctx->say(log_level::warning, "job " + to_string(st.job.id) +
                                       ": snapshot not saved: " + s.message());
-  self->send(st.parent, describe_change(st.job));
+  st.listener->on_changed(summarize(st.job));
   cancel_abandoned(self, events);
   start_runs(self, events);
   answer(p.promise, st.job);
@@ -191,30 +206,59 @@ void process(pointer self) {
     auto token = ++st.token;
     st.append_started = std::chrono::steady_clock::now();
     auto handle = caf::actor_cast<job_actor>(self);
-    st.ctx->log->append_async(st.job.id, st.job.seq, st.appending,
-                              [handle, token](store::status s, std::uint64_t first) {
-                                caf::anon_send(handle, append_done{token, std::move(s), first});
-                              });
+    st.ctx->jobs->append(st.job.id, st.job.seq, st.appending,
+                         [handle, token](store::status s, std::uint64_t first) {
+                           caf::anon_send(handle, append_done{token, std::move(s), first});
+                         });
   }
   if (st.queue.empty() && st.queue.capacity() > 0)
     st.queue = {};
 }
 
-job_actor::behavior_type job_behavior(pointer self, job_state initial,
-                                      std::shared_ptr<const runtime_context> ctx,
-                                      supervisor_actor parent) {
-  self->state.job = std::move(initial);
-  self->state.snapshot_seq = self->state.job.seq;
-  self->state.ctx = std::move(ctx);
-  self->state.parent = std::move(parent);
+// The state of a woken job, read from the log on the job actor's own thread.
+void load_state(pointer self, job_id id) {
+  auto& st = self->state;
+  job_state loaded;
+  auto s = st.ctx->jobs->load(id, loaded);
+  if (!s.ok()) {
+    st.broken = store::to_error(s);
+    st.ctx->say(log_level::error, "job " + to_string(id) + " cannot be loaded: " + s.message());
+  }
+  loaded.id = id;
+  st.job = std::move(loaded);
+}
+
+// Answers a request of a job the log could not load, and stops.
+caf::error refuse_broken(pointer self) {
+  self->quit(caf::exit_reason::normal);
+  return to_caf_error(*self->state.broken);
+}
+
+job_actor::behavior_type job_behavior(pointer self, job_id id, std::optional<job_state> initial,
+                                      std::shared_ptr<job_listener> listener,
+                                      std::shared_ptr<const runtime_context> ctx) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.listener = std::move(listener);
+  if (initial)
+    st.job = std::move(*initial);
+  else
+    load_state(self, id);
+  st.snapshot_seq = st.job.seq;
   return {
-    [=](job_command& c) -> caf::typed_response_promise<job_state> {
+    [=](job_command& c) -> caf::result<job_state> {
+      if (self->state.broken)
+        return refuse_broken(self);
       auto rp = self->make_response_promise<job_state>();
       self->state.queue.push_back(pending_command{std::move(c.cmd), rp});
       process(self);
       return rp;
     },
-    [=](get_atom) -> job_state { return self->state.job; },
+    [=](get_atom) -> caf::result<job_state> {
+      if (self->state.broken)
+        return refuse_broken(self);
+      return self->state.job;
+    },
     [=](passivate_atom) -> bool {
       // Only an actor with nothing to do may go: its state is all in the log. A request that
       // reaches the mailbox after this answer is bounced to its sender, who spawns a new actor.
@@ -229,44 +273,22 @@ job_actor::behavior_type job_behavior(pointer self, job_state initial,
       self->state.retrying = false;
       process(self);
     },
-    [=](run_done& done) {
-      auto& o = done.outcome;
-      self->state.queue.push_back(pending_command{
-        command{run_finished{done.key.run_id, o.ok, std::move(o.error), done.took,
-                             std::move(o.output_tail), o.infra},
-                "system", {}},
-        self->make_response_promise<job_state>()});
-      process(self);
-    },
+    [=](run_done& done) { on_run_done(self, done); },
   };
 }
 
 } // namespace
 
-job_changed describe_change(const job_state& s) {
-  job_changed c;
-  c.id = s.id;
-  c.name = s.name;
-  c.status = s.status;
-  c.deleted = s.deleted;
-  c.next_run_at = s.next_run_at;
-  c.wake = wake_at(s);
-  c.group = s.policies.group;
-  c.consecutive_errors = s.consecutive_errors;
-  c.timeout = s.policies.timeout;
-  for (const auto& r : s.in_flight)
-    c.runs.push_back(run_view{r.run_id, r.started_at});
-  return c;
-}
-
-job_actor spawn_job_actor(supervisor_actor::pointer parent, job_state initial,
+job_actor spawn_job_actor(caf::local_actor* parent, job_id id, std::optional<job_state> initial,
+                          std::shared_ptr<job_listener> listener,
                           std::shared_ptr<const runtime_context> ctx) {
   // Monitored, so the supervisor respawns one that dies on its own. Not linked: a job actor
   // killed with exit_reason::kill would take a linked supervisor with it (kill cannot be
   // trapped); the supervisor ends its job actors itself when it stops. Lazy: an idle job actor is
-  // not scheduled at all until its first message, which keeps start-up of many jobs cheap.
-  return parent->spawn<caf::monitored + caf::lazy_init>(job_behavior, std::move(initial), std::move(ctx),
-                                       caf::actor_cast<supervisor_actor>(parent));
+  // not scheduled at all until its first message, which keeps start-up of many jobs cheap (and
+  // a woken one reads the log on its first message, on its own thread).
+  return parent->spawn<caf::monitored + caf::lazy_init>(job_behavior, id, std::move(initial),
+                                                       std::move(listener), std::move(ctx));
 }
 
 } // namespace almanac

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "actors/executor.hpp"
+#include "actors/job_log.hpp"
 #include "store/event_log.hpp"
 
 #include <almanac/clock.hpp>
@@ -18,6 +19,9 @@
 namespace almanac {
 
 struct runtime_context {
+  // Jobs' streams: what job actors and the supervisor read and write (the one storage seam).
+  job_log* jobs = nullptr;
+  // The whole log: recovery, the projector and history queries.
   store::event_log* log = nullptr;
   executor* exec = nullptr;
   const clock* clk = nullptr;

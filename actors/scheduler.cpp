@@ -25,6 +25,7 @@ struct scheduler::impl {
   caf::actor_system& sys;
   system_clock wall;
   std::unique_ptr<store::event_log> log;
+  std::unique_ptr<job_log> jobs;
   std::unique_ptr<executor> exec;
   std::shared_ptr<runtime_context> ctx;
   caf::actor projector;
@@ -40,7 +41,7 @@ result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
     return fail(errc::invalid_input, "no data directory given");
   if (opts.settings.max_jobs == 0)
     return fail(errc::invalid_input, "max_jobs: must be at least 1");
-  auto p = std::make_unique<impl>(impl{sys, {}, {}, {}, {}, {}, {}, {}, false, 0});
+  auto p = std::make_unique<impl>(impl{sys, {}, {}, {}, {}, {}, {}, {}, {}, false, 0});
   store::open_options o;
   o.sync = opts.durability;
   o.memtable_bytes = opts.memtable_bytes;
@@ -57,6 +58,8 @@ result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
     p->exec->register_handler(name, std::move(fn));
   p->ctx = std::make_shared<runtime_context>();
   p->ctx->log = p->log.get();
+  p->jobs = std::make_unique<rocksdb_job_log>(*p->log);
+  p->ctx->jobs = p->jobs.get();
   p->ctx->exec = p->exec.get();
   p->ctx->clk = opts.clk ? opts.clk : &p->wall;
   p->ctx->settings = opts.settings;

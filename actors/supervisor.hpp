@@ -1,13 +1,17 @@
 // The supervisor: spawns and watches the job actors (a job actor that dies is respawned from the
-// log), keeps the registry (id -> actor, names unique case-insensitively), owns the one timer
-// structure with a single pending wake-up, gates runs by the global concurrency limit and the
-// concurrency groups, recovers every job at start-up, and answers the admin interface.
+// log), owns the one timer structure with a single pending wake-up, recovers every job at
+// start-up, and answers the admin interface. It is wiring over plain parts with their own tests:
+// the registry (registry.hpp: entries, names unique case-insensitively, the job cap), the run
+// gate (run_gate.hpp: the global concurrency limit, concurrency groups, the waiting queue) and
+// health (health.hpp). It never blocks on the log: a woken job's actor loads its own state, and
+// the log reader (log_reader.hpp) answers gets of passivated jobs, job lists and history.
 //
 // Passivation: a job's actor exists while the job has something to do. One idle for
-// settings.passivate_after (nothing queued, no run in flight, no wake-up due within that window)
-// is asked to stop; its registry entry stays (name, status, next run, load), so timers, health
-// and routing need no actor. The next command for the job spawns an actor from the log
-// (snapshot + tail). Start-up spawns actors only for jobs due soon or with runs to abandon.
+// settings.passivate_after on the scheduler's clock (nothing queued, no run in flight, no
+// wake-up due within that window) is asked to stop; its registry entry stays (its job_summary),
+// so timers, health and routing need no actor. The next command for the job spawns an actor that
+// loads the job from the log (snapshot + tail). Start-up spawns actors only for jobs due soon or
+// with runs to abandon.
 #pragma once
 
 #include "actors/recovery.hpp"
@@ -23,7 +27,7 @@
 namespace almanac {
 
 using supervisor_actor =
-  admin_actor::extend<caf::reacts_to<job_changed>, caf::reacts_to<tick>, caf::reacts_to<sweep_atom>,
+  admin_actor::extend<caf::reacts_to<job_summary>, caf::reacts_to<tick>, caf::reacts_to<sweep_atom>,
                       caf::replies_to<stop_atom>::with<std::uint64_t>,
                       caf::replies_to<get_atom, job_id>::with<caf::actor>>;
 

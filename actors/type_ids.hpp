@@ -5,12 +5,14 @@
 #pragma once
 
 #include "actors/executor.hpp"
+#include "actors/job_summary.hpp"
 #include "events/command.hpp"
 #include "store/status.hpp"
 
 #include <almanac/actor_system.hpp>
 #include <almanac/job_state.hpp>
 
+#include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/fwd.hpp>
@@ -41,25 +43,32 @@ struct run_done {
   duration took{};
 };
 
-// A run as the supervisor tracks it, for timeouts and health.
-struct run_view {
-  std::uint64_t run_id = 0;
-  instant started_at{};
+// A job actor's summary after every change (job_summary.hpp) travels to the supervisor as is.
+
+// A history query the log reader answers (see log_reader.hpp): the audit trail of one job or of
+// all (`job` nullopt), at most `limit` entries, newest first, before position `before` (0: the
+// newest).
+struct audit_query {
+  std::optional<job_id> job;
+  std::uint32_t limit = 0;
+  std::uint64_t before = 0;
 };
 
-// A job actor tells the supervisor what it needs to know after every change.
-struct job_changed {
-  job_id id;
-  std::string name;
-  job_status status = job_status::active;
-  bool deleted = false;
-  std::optional<instant> next_run_at;
-  // next_run_at plus the job's jitter: when the timer should fire.
-  std::optional<instant> wake;
-  std::string group;
-  std::uint32_t consecutive_errors = 0;
-  duration timeout{};
-  std::vector<run_view> runs;
+// A page of the job list for the log reader to gather, one job at a time in id order (only one
+// job's state in flight per page, and the page ends at max_page_bytes, however large the jobs
+// are): `actors[i]` is the live actor of `ids[i]` (asked for its state), or invalid for a
+// passivated job (read from the log). `more`: more jobs matched than `ids` holds.
+struct job_walk_query {
+  std::vector<job_id> ids;
+  std::vector<caf::actor> actors;
+  bool more = false;
+};
+
+// The runs of `job`, at most `limit`, newest first, before run id `before` (0: the latest).
+struct runs_query {
+  job_id job;
+  std::uint32_t limit = 0;
+  std::uint64_t before = 0;
 };
 
 // The supervisor's single wake-up; `epoch` tells a stale one (delayed sends cannot be
@@ -72,6 +81,7 @@ using get_atom = caf::atom_constant<caf::atom("get")>;
 using advance_atom = caf::atom_constant<caf::atom("advance")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 
@@ -80,5 +90,8 @@ using sweep_atom = caf::atom_constant<caf::atom("sweep")>;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(almanac::job_command)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(almanac::append_done)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(almanac::run_done)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(almanac::job_changed)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(almanac::job_summary)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(almanac::audit_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(almanac::runs_query)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(almanac::job_walk_query)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(almanac::tick)

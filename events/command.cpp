@@ -14,6 +14,7 @@ std::string command_name(const command_body& body) {
     std::string operator()(const delete_job&) const { return "delete"; }
     std::string operator()(const due&) const { return "due"; }
     std::string operator()(const run_finished&) const { return "run_finished"; }
+    std::string operator()(const time_out_run&) const { return "time_out_run"; }
     std::string operator()(const abandon_in_flight&) const { return "abandon_in_flight"; }
   };
   return std::visit(visitor{}, body);

@@ -52,13 +52,23 @@ struct run_finished {
   bool infra = false;
 };
 
+// The run `run_id` was still running when the supervisor checked it against the job's timeout at
+// `at`: it is recorded failed now, with the reason "timeout", and counts as the job's error like
+// any failed run. The executor is asked to stop it; its late outcome is refused (no longer in
+// flight).
+struct time_out_run {
+  std::uint64_t run_id = 0;
+  instant at{};
+};
+
 // Recovery: every run still in flight in the log was cut off by a crash or a stop.
 struct abandon_in_flight {
   std::string reason = "scheduler restarted";
 };
 
 using command_body = std::variant<create_job, update_job, pause_job, resume_job, run_now,
-                                  delete_job, due, run_finished, abandon_in_flight>;
+                                  delete_job, due, run_finished, time_out_run,
+                                  abandon_in_flight>;
 
 struct command {
   command_body body;

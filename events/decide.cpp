@@ -23,6 +23,44 @@ const std::vector<duration>& infra_retry_ladder() {
   return ladder;
 }
 
+std::uint32_t max_errors(const job_state& s) {
+  if (s.policies.max_consecutive_errors)
+    return *s.policies.max_consecutive_errors;
+  return std::holds_alternative<at_schedule>(s.sched) ? 3 : 10;
+}
+
+namespace {
+
+// splitmix64: a well-mixed 64-bit hash, so jitter spreads evenly even for sequential job ids.
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+} // namespace
+
+std::optional<instant> wake_at(const job_state& s) {
+  if (!s.next_run_at)
+    return std::nullopt;
+  auto fire = *s.next_run_at;
+  if (s.policies.jitter <= duration::zero())
+    return fire;
+  // Bounded by the gap to the following fire so jitter never reorders two fires of one job.
+  auto bound = s.policies.jitter;
+  if (auto following = next_after(s.sched, fire); following && *following - fire < bound)
+    bound = *following - fire;
+  if (bound <= duration::zero())
+    return fire;
+  auto h = mix(s.id.value ^ mix(static_cast<std::uint64_t>(to_unix_us(fire))));
+  return fire + duration{static_cast<duration::rep>(h % static_cast<std::uint64_t>(bound.count()))};
+}
+
+std::string timeout_reason(duration limit) {
+  return "timeout: still running after " + format_duration(limit);
+}
+
 namespace {
 
 using events = std::vector<event>;
@@ -410,6 +448,24 @@ decision decide_run_finished(const job_state& s, const run_finished& f, emitter&
   return std::move(emit.out);
 }
 
+// A timed-out run is a failed run like any other (it counts toward max_consecutive_errors and
+// plans the retry), recorded by the supervisor's clock rather than by the run's own outcome,
+// which may never come. The reason carries the limit so an operator can tell it from a failure
+// of the target.
+decision decide_time_out(const job_state& s, const time_out_run& t, emitter& emit) {
+  auto it = std::find_if(s.in_flight.begin(), s.in_flight.end(),
+                         [&](const in_flight_run& r) { return r.run_id == t.run_id; });
+  if (it == s.in_flight.end())
+    return fail(errc::conflict, "run " + std::to_string(t.run_id) + " of " + job_label(s) +
+                                  " is not in flight");
+  const auto limit = s.policies.timeout;
+  if (limit <= duration::zero() || t.at < it->started_at + limit)
+    return fail(errc::conflict, "run " + std::to_string(t.run_id) + " of " + job_label(s) +
+                                  " has not reached a timeout at " + format_instant(t.at));
+  return decide_run_finished(
+    s, run_finished{t.run_id, false, timeout_reason(limit), t.at - it->started_at, {}}, emit);
+}
+
 decision decide_abandon(const job_state& s, const abandon_in_flight& a, emitter& emit) {
   if (s.in_flight.empty())
     return refused(s, "it has no run in flight to abandon");
@@ -444,6 +500,7 @@ result<std::vector<event>> decide(const job_state& state, const command& cmd, in
     decision operator()(const delete_job&) const { return decide_delete(s, emit); }
     decision operator()(const due& d) const { return decide_due(s, d, emit); }
     decision operator()(const run_finished& f) const { return decide_run_finished(s, f, emit); }
+    decision operator()(const time_out_run& t) const { return decide_time_out(s, t, emit); }
     decision operator()(const abandon_in_flight& a) const { return decide_abandon(s, a, emit); }
   };
   return std::visit(visitor{state, emit}, cmd.body);

@@ -21,9 +21,17 @@ namespace almanac {
 //   not_found: the job does not exist (or is deleted);
 //   failed_needs_force: plain resume of a failed job;
 //   refused_status: the command does not apply in the job's status (the message names it);
-//   conflict: a create for an id that exists, or a run_finished for an unknown run.
+//   conflict: a create for an id that exists, a run_finished or time_out_run for a run not in
+//   flight, or a time_out_run before the run reached the job's timeout.
 // Never returns an empty event list on success.
 result<std::vector<event>> decide(const job_state& state, const command& cmd, instant now);
+
+// The instant the supervisor should wake this job: next_run_at plus its deterministic jitter,
+// bounded by the gap to the following fire. nullopt when the job has no next run.
+std::optional<instant> wake_at(const job_state& s);
+
+// The reason a run stopped by its timeout fails with: "timeout: still running after 30s".
+std::string timeout_reason(duration limit);
 
 // The default backoff ladder: 30s, 60s, 5m, 15m, 60m (the last step repeats).
 const std::vector<duration>& default_backoff();

@@ -22,40 +22,6 @@ result<job_status> parse_job_status(std::string_view text) {
                                      "' (expected active, paused, failed or completed)");
 }
 
-std::uint32_t max_errors(const job_state& s) {
-  if (s.policies.max_consecutive_errors)
-    return *s.policies.max_consecutive_errors;
-  return std::holds_alternative<at_schedule>(s.sched) ? 3 : 10;
-}
-
-namespace {
-
-// splitmix64: a well-mixed 64-bit hash, so jitter spreads evenly even for sequential job ids.
-std::uint64_t mix(std::uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
-} // namespace
-
-std::optional<instant> wake_at(const job_state& s) {
-  if (!s.next_run_at)
-    return std::nullopt;
-  auto fire = *s.next_run_at;
-  if (s.policies.jitter <= duration::zero())
-    return fire;
-  // Bounded by the gap to the following fire so jitter never reorders two fires of one job.
-  auto bound = s.policies.jitter;
-  if (auto following = next_after(s.sched, fire); following && *following - fire < bound)
-    bound = *following - fire;
-  if (bound <= duration::zero())
-    return fire;
-  auto h = mix(s.id.value ^ mix(static_cast<std::uint64_t>(to_unix_us(fire))));
-  return fire + duration{static_cast<duration::rep>(h % static_cast<std::uint64_t>(bound.count()))};
-}
-
 result<void> check_invariants(const job_state& s) {
   auto bad = [&](std::string what) {
     return fail(errc::corrupt_event, "job " + to_string(s.id) + " at seq " +

@@ -72,12 +72,9 @@ struct job_state {
   bool live() const noexcept { return seq > 0 && !deleted; }
 };
 
-// The effective limit: policies.max_consecutive_errors, else 10 (3 for `at` jobs).
+// The effective limit of consecutive failed runs: policies.max_consecutive_errors, else 10 (3
+// for `at` jobs). One of the job's rules, defined with the others where commands are decided.
 std::uint32_t max_errors(const job_state& s);
-
-// The instant the supervisor should wake this job: next_run_at plus its deterministic jitter,
-// bounded by the gap to the following fire. nullopt when the job has no next run.
-std::optional<instant> wake_at(const job_state& s);
 
 // Checks the invariants every state reachable by evolve must hold (a failed job has no next run,
 // an active job with no run in flight has a next run, ...). Returns the first violation.

@@ -10,6 +10,7 @@
 #include "tests/common/temp_dir.hpp"
 #include "actors/projector.hpp"
 #include "actors/testing.hpp"
+#include "events/decide.hpp"
 #include "store/event_log.hpp"
 
 #include <caf/all.hpp>

@@ -273,6 +273,8 @@ TEST_CASE("an idle job actor is passivated and its job goes on from the log", "[
   auto id = id_of(*job);
   auto first = scheduler_testing::job_actor_of(*f.sched, job->id);
   REQUIRE(first);
+  // Idleness is measured on the scheduler's clock.
+  f.clk.advance(1s);
   f.wait_until([&] { return m.actors_passivated.load() >= 1; });
   // Read without waking it: the same state, from the log.
   auto passive = f.get(id);
@@ -284,9 +286,11 @@ TEST_CASE("an idle job actor is passivated and its job goes on from the log", "[
   CHECK(paused->seq == job->seq + 1);
   CHECK(paused->status == job_status::paused);
   CHECK_FALSE(scheduler_testing::job_actor_of(*f.sched, job->id) == first);
+  f.clk.advance(1s);
   f.wait_until([&] { return m.actors_passivated.load() >= 2; });
   REQUIRE(f.ask<job_state>(resume_request{id, false, "user:alice", ""}).ok());
   // The timer fires a passivated job too: its actor is spawned for the due.
+  f.clk.advance(1s);
   f.wait_until([&] { return m.actors_passivated.load() >= 3; });
   auto ran = f.fire(id);
   CHECK(ran.runs_started == 1);

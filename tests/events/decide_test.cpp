@@ -967,3 +967,100 @@ TEST_CASE("a fire queued behind a run the daemon could not carry out starts afte
   CHECK(started.scheduled_for == deferred);
   CHECK_FALSE(job.state.queued_fire);
 }
+
+// time_out_run: the supervisor's clock saw a run pass the job's timeout.
+TEST_CASE("a timed-out run fails with reason timeout and counts an error", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.timeout = 30s;
+  job.create_every(1min, p);
+  auto run = job.fire();
+  auto started = job.now;
+  job.now += 31s;
+  auto events = job.ok(time_out_run{run, started + 30s});
+  REQUIRE(events.size() == 1);
+  const auto& failed = std::get<run_failed>(events[0].body);
+  CHECK(failed.run_id == run);
+  CHECK(failed.error == "timeout: still running after 30s");
+  CHECK(failed.error == timeout_reason(30s));
+  CHECK(failed.took == 30s);
+  CHECK(failed.consecutive_errors == 1);
+  CHECK(events[0].env.cause == "time_out_run");
+  CHECK(job.state.in_flight.empty());
+  CHECK(job.state.consecutive_errors == 1);
+  CHECK(job.state.last_error == timeout_reason(30s));
+  // The retry follows the backoff ladder, bounded by the next regular fire.
+  REQUIRE(job.state.next_run_at);
+  CHECK(*job.state.next_run_at <= job.now + 30s);
+  // The run's own outcome arrives late: it is refused, nothing changes.
+  CHECK(job.send(run_finished{run, true, {}, 40s, {}}).code() == errc::conflict);
+  CHECK(job.state.consecutive_errors == 1);
+}
+
+TEST_CASE("a timeout is refused for a run that is not in flight or not yet overdue", "[events]") {
+  struct row {
+    const char* what;
+    duration timeout;
+    bool finish_first;
+    duration after;
+  };
+  auto r = GENERATE(row{"the run already finished", 30s, true, 31s},
+                    row{"the run has not reached its timeout", 30s, false, 29s},
+                    row{"the job has no timeout", duration::zero(), false, 1h});
+  INFO(r.what);
+  job_fixture job;
+  job_policies p;
+  p.timeout = r.timeout;
+  job.create_every(1min, p);
+  auto run = job.fire();
+  auto started = job.now;
+  if (r.finish_first)
+    job.finish(run, true);
+  auto seq = job.state.seq;
+  auto refused = job.send(time_out_run{run, started + r.after});
+  REQUIRE_FALSE(refused);
+  CHECK(refused.code() == errc::conflict);
+  CHECK(job.state.seq == seq);
+}
+
+TEST_CASE("a timeout for an unknown run is a conflict", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.timeout = 30s;
+  job.create_every(1min, p);
+  CHECK(job.send(time_out_run{7, job.now + 1h}).code() == errc::conflict);
+}
+
+TEST_CASE("timeouts that reach max_consecutive_errors fail the job", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.timeout = 10s;
+  p.max_consecutive_errors = 2;
+  job.create_every(1min, p);
+  for (int i = 0; i < 2; ++i) {
+    auto run = job.fire();
+    job.now += 10s;
+    job.ok(time_out_run{run, job.now});
+  }
+  CHECK(job.state.status == job_status::failed);
+  CHECK(job.last<job_failed>().consecutive_errors == 2);
+  CHECK(job.last<job_failed>().last_error == timeout_reason(10s));
+}
+
+TEST_CASE("a manual run that times out leaves the error count alone", "[events]") {
+  job_fixture job;
+  job_policies p;
+  p.timeout = 10s;
+  job.create_every(1h, p);
+  auto events = job.ok(run_now{});
+  auto run = std::get<run_started>(events.back().body).run_id;
+  job.now += 11s;
+  job.ok(time_out_run{run, job.now});
+  CHECK(job.state.consecutive_errors == 0);
+  CHECK(job.last<run_failed>().error == timeout_reason(10s));
+}
+
+TEST_CASE("command names tell a timeout from a run outcome", "[events]") {
+  CHECK(command_name(time_out_run{}) == "time_out_run");
+  CHECK(command_name(run_finished{}) == "run_finished");
+}

@@ -13,6 +13,7 @@
 
 #include "actors/testing.hpp"
 #include "events/codec.hpp"
+#include "projections/history.hpp"
 #include "store/detail/keys.hpp"
 #include "store/event_log.hpp"
 

@@ -7,6 +7,7 @@
 #include "reliability_fixture.hpp"
 
 #include "events/codec.hpp"
+#include "events/decide.hpp"
 
 #include <thread>
 
