@@ -104,9 +104,9 @@ public:
   // Every event from global position `from_position` on, in commit order, until `fn` returns
   // false. Streams through an iterator: memory stays bounded whatever the log's size. Sees a
   // consistent view as of the call (never half an append). Errors as read_stream.
-  status read_all(
-    std::uint64_t from_position,
-    const std::function<bool(std::uint64_t position, const event&)>& fn) const override;
+  status
+  read_all(std::uint64_t from_position,
+           const std::function<bool(std::uint64_t position, const event&)>& fn) const override;
 
   // The highest sequence ever appended to `job`: 0 for an unknown job; never goes backwards,
   // also after purge and reopen.
@@ -140,8 +140,8 @@ public:
   // returns false. Two iterators walk the snapshots and the streams side by side, so the cost is
   // that of a scan, not of a seek per job. Purged streams are not visited. Errors as
   // read_stream (the first corrupt event stops the walk).
-  status load_jobs(
-    const std::function<bool(job_state&&, const std::string& warning)>& fn) const override;
+  status
+  load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const override;
 
   // -- projections -----------------------------------------------------------------------------
 

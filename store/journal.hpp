@@ -98,9 +98,9 @@ public:
   // false. Positions are dense: an event that commits later never gets a lower position than
   // one already readable, so a reader that resumes from its last position + 1 misses nothing.
   // Sees the log as of the call (never half an append). Errors as read_stream.
-  virtual status read_all(
-    std::uint64_t from_position,
-    const std::function<bool(std::uint64_t position, const event&)>& fn) const = 0;
+  virtual status
+  read_all(std::uint64_t from_position,
+           const std::function<bool(std::uint64_t position, const event&)>& fn) const = 0;
 
   // The highest sequence ever appended to `job`: 0 for an unknown job; never goes backwards.
   virtual status highest_seq(job_id job, std::uint64_t& out) const = 0;
@@ -131,8 +131,8 @@ public:
   // Recovery of every job, in job id order: for each stream, its latest usable snapshot plus the
   // later events, folded with evolve(), then `fn(state, warning)` until it returns false. Purged
   // streams are not visited. Errors as read_stream (the first corrupt event stops the walk).
-  virtual status load_jobs(
-    const std::function<bool(job_state&&, const std::string& warning)>& fn) const = 0;
+  virtual status
+  load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const = 0;
 };
 
 } // namespace almanac::store

@@ -58,10 +58,10 @@ status prepare(job_id job, std::uint64_t expected_seq, const std::vector<event>&
                                       + std::to_string(i) + " belongs to job "
                                       + to_string(e.env.job));
     if (e.env.seq != expected_seq + 1 + i)
-      return status::invalid_argument(
-        "append to job " + to_string(job) + " after seq " + std::to_string(expected_seq)
-        + ": event " + std::to_string(i) + " has seq " + std::to_string(e.env.seq)
-        + ", expected " + std::to_string(expected_seq + 1 + i));
+      return status::invalid_argument("append to job " + to_string(job) + " after seq "
+                                      + std::to_string(expected_seq) + ": event "
+                                      + std::to_string(i) + " has seq " + std::to_string(e.env.seq)
+                                      + ", expected " + std::to_string(expected_seq + 1 + i));
     if (std::holds_alternative<job_deleted>(e.body))
       p.deleted_us = to_unix_us(e.env.recorded_at);
     p.encoded.push_back(encode_event(e));
@@ -75,8 +75,8 @@ status decode_at(job_id job, std::uint64_t seq, std::string_view bytes, event& o
   auto decoded = decode_event(bytes);
   if (!decoded)
     return status::undecodable(decoded.err(), "job " + to_string(job) + " seq "
-                                                     + std::to_string(seq) + " does not decode: "
-                                                     + decoded.err().message);
+                                                + std::to_string(seq)
+                                                + " does not decode: " + decoded.err().message);
   if (decoded->env.job != job || decoded->env.seq != seq)
     return status::corruption("job " + to_string(job) + " seq " + std::to_string(seq)
                               + " holds an event of job " + to_string(decoded->env.job) + " seq "
@@ -122,7 +122,7 @@ struct pg_log::impl {
   status close_status;
 
   impl(std::string info, pg_options o)
-    : conninfo(info), opts(std::move(o)), wconn(info), rconn(info) {}
+      : conninfo(info), opts(std::move(o)), wconn(info), rconn(info) {}
 
   // Runs `f(conn)` on the reading connection; once more on a fresh connection if the first
   // attempt lost it (reads change nothing, so a retry is safe).
@@ -232,8 +232,8 @@ status pg_log::impl::attempt(std::vector<pg_pending>& group, std::vector<status>
       !st)
     return fail(std::move(st));
   if (counter.size() != 1)
-    return fail(status::corruption("PostgreSQL (" + wconn.describe()
-                                   + "): almanac_position has no row"));
+    return fail(
+      status::corruption("PostgreSQL (" + wconn.describe() + "): almanac_position has no row"));
   auto position = from_db(counter.i64(0, 0));
   // Read after the lock: every writer that committed before we got it is visible now, and no
   // other can write until we commit.
@@ -244,9 +244,9 @@ status pg_log::impl::attempt(std::vector<pg_pending>& group, std::vector<status>
   std::sort(jobs.begin(), jobs.end());
   jobs.erase(std::unique(jobs.begin(), jobs.end()), jobs.end());
   pg_rows highest_rows;
-  if (auto st = wconn.exec(
-        "SELECT job, highest_seq FROM almanac_streams WHERE job = ANY($1::bigint[])",
-        pg_params{}.add_i64_array(jobs), &highest_rows);
+  if (auto st =
+        wconn.exec("SELECT job, highest_seq FROM almanac_streams WHERE job = ANY($1::bigint[])",
+                   pg_params{}.add_i64_array(jobs), &highest_rows);
       !st)
     return fail(std::move(st));
   std::unordered_map<std::uint64_t, std::uint64_t> highest;
@@ -465,13 +465,10 @@ status pg_log::read_all(std::uint64_t from_position,
     page.clear();
     auto st = impl_->with_reader("read_all", [&](pg_connection& c) {
       pg_rows rows;
-      auto st = c.exec("SELECT position, job, seq, payload FROM almanac_events WHERE position >= "
-                       "$1 AND position <= $2 ORDER BY position LIMIT $3",
-                       pg_params{}
-                         .add_i64(to_db(from_position))
-                         .add_i64(to_db(last))
-                         .add_i64(page_rows),
-                       &rows);
+      auto st = c.exec(
+        "SELECT position, job, seq, payload FROM almanac_events WHERE position >= "
+        "$1 AND position <= $2 ORDER BY position LIMIT $3",
+        pg_params{}.add_i64(to_db(from_position)).add_i64(to_db(last)).add_i64(page_rows), &rows);
       if (!st)
         return st;
       for (int r = 0; r < rows.size(); ++r)
@@ -484,11 +481,10 @@ status pg_log::read_all(std::uint64_t from_position,
     for (auto& r : page) {
       auto decoded = decode_event(r.bytes);
       if (!decoded)
-        return status::undecodable(decoded.err(), "position " + std::to_string(r.position)
-                                                      + " (job " + to_string(r.job) + " seq "
-                                                      + std::to_string(r.seq)
-                                                      + ") does not decode: "
-                                                      + decoded.err().message);
+        return status::undecodable(decoded.err(),
+                                   "position " + std::to_string(r.position) + " (job "
+                                     + to_string(r.job) + " seq " + std::to_string(r.seq)
+                                     + ") does not decode: " + decoded.err().message);
       if (decoded->env.job != r.job || decoded->env.seq != r.seq)
         return status::corruption("position " + std::to_string(r.position) + " names job "
                                   + to_string(r.job) + " seq " + std::to_string(r.seq)
@@ -600,8 +596,8 @@ status pg_log::load_latest_snapshot(job_id job, loaded_snapshot& out) const {
     return status{};
   }
   if (decoded->id != job || decoded->seq != found->first) {
-    out.warning = where + " holds job " + to_string(decoded->id) + " seq "
-                  + std::to_string(decoded->seq);
+    out.warning =
+      where + " holds job " + to_string(decoded->id) + " seq " + std::to_string(decoded->seq);
     return status{};
   }
   out.state = std::move(*decoded);
@@ -629,8 +625,8 @@ status pg_log::load_job(job_id job, job_state& out, std::string* warning) const 
   return status{};
 }
 
-status pg_log::load_jobs(
-  const std::function<bool(job_state&&, const std::string& warning)>& fn) const {
+status
+pg_log::load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const {
   std::vector<job_id> jobs;
   if (auto st = for_each_stream([&](const stream_info& info) {
         if (!info.purged)

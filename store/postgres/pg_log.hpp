@@ -76,9 +76,9 @@ public:
   using journal::read_stream;
   status scan_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
                      const std::function<bool(const event&)>& fn) const override;
-  status read_all(
-    std::uint64_t from_position,
-    const std::function<bool(std::uint64_t position, const event&)>& fn) const override;
+  status
+  read_all(std::uint64_t from_position,
+           const std::function<bool(std::uint64_t position, const event&)>& fn) const override;
   status highest_seq(job_id job, std::uint64_t& out) const override;
   status highest_position(std::uint64_t& out) const override;
   status for_each_stream(const std::function<bool(const stream_info&)>& fn) const override;
@@ -87,8 +87,8 @@ public:
   status load_latest_snapshot(job_id job, loaded_snapshot& out) const override;
   status load_job(job_id job, job_state& out, std::string* warning = nullptr) const override;
   // One query per job after listing the streams: recovery of many jobs is not optimized yet.
-  status load_jobs(
-    const std::function<bool(job_state&&, const std::string& warning)>& fn) const override;
+  status
+  load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const override;
 
   // Transactions committed by the writer so far (one per group).
   std::uint64_t group_commits() const noexcept;

@@ -58,8 +58,8 @@ pg_cluster::pg_cluster(pg_cluster_options opts) : opts_(opts) {
   if (std::system(watchdog.c_str()) != 0)
     throw std::runtime_error("pg_cluster: cannot start the watchdog");
   run(as_server(dir_, bin + "initdb -D " + data_
-                        + " -A trust -N -U almanac -E UTF8 --locale=C --no-instructions > "
-                        + dir_ + "/initdb.log 2>&1"),
+                        + " -A trust -N -U almanac -E UTF8 --locale=C --no-instructions > " + dir_
+                        + "/initdb.log 2>&1"),
       "initdb");
   start();
 }
@@ -90,8 +90,8 @@ void pg_cluster::run(const std::string& command, std::string_view what) const {
 }
 
 std::string pg_cluster::conninfo(std::string_view db) const {
-  return "host=" + dir_ + " port=" + std::to_string(port) + " user=almanac dbname="
-         + std::string{db};
+  return "host=" + dir_ + " port=" + std::to_string(port)
+         + " user=almanac dbname=" + std::string{db};
 }
 
 std::string pg_cluster::create_database() {
@@ -107,9 +107,9 @@ void pg_cluster::start() {
     settings += " -c fsync=off -c full_page_writes=off";
   // After a kill -9 the old backends may hold the shared memory for a moment: retry a while.
   for (int tries = 0;; ++tries) {
-    std::string cmd = as_server(dir_, bin + "pg_ctl -D " + data_ + " -l " + dir_
-                                        + "/log -w -t 60 -o \"" + settings
-                                        + "\" start >/dev/null 2>&1");
+    std::string cmd =
+      as_server(dir_, bin + "pg_ctl -D " + data_ + " -l " + dir_ + "/log -w -t 60 -o \"" + settings
+                        + "\" start >/dev/null 2>&1");
     if (std::system(cmd.c_str()) == 0)
       break;
     if (tries == 30)
@@ -142,8 +142,8 @@ void pg_cluster::kill_postmaster() {
   for (int i = 0; i < 600; ++i) {
     auto stat = read_file(stat_path);
     auto close = stat.rfind(')');
-    if (stat.empty() || (close != std::string::npos && close + 2 < stat.size()
-                         && stat[close + 2] == 'Z'))
+    if (stat.empty()
+        || (close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z'))
       break;
     std::this_thread::sleep_for(std::chrono::milliseconds{100});
   }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL for shell tests, the same as tests/common/pg_cluster.hpp:
-#   pg_cluster.sh start        creates and starts one; prints its directory, then its conninfo
-#   pg_cluster.sh stop DIR     stops it (immediately) and removes DIR
-# The server listens on a unix socket in DIR only (fsync off); as root it runs as `postgres`.
+#   pg_cluster.sh start [--fsync]  creates and starts one; prints its directory, then its conninfo
+#   pg_cluster.sh stop DIR         stops it (immediately) and removes DIR
+# The server listens on a unix socket in DIR only; fsync is off unless --fsync (benchmarks, crash
+# tests). As root it runs as `postgres`.
 set -euo pipefail
 bin=/usr/lib/postgresql/15/bin
 port=5432
@@ -18,6 +19,8 @@ as_server() {
 
 case "${1:-}" in
   start)
+    durability="-c fsync=off -c full_page_writes=off"
+    [ "${2:-}" != --fsync ] || durability=""
     dir=$(mktemp -d "${TMPDIR:-/tmp}/almanac-pg-XXXXXX")
     [ "$(id -u)" -ne 0 ] || chown postgres: "$dir"
     if ! as_server "$dir" "$bin/initdb" -D "$dir/data" -A trust -N -U almanac -E UTF8 \
@@ -25,7 +28,7 @@ case "${1:-}" in
       cat "$dir/initdb.log" >&2; rm -rf "$dir"; exit 1
     fi
     if ! as_server "$dir" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -t 60 \
-        -o "-c listen_addresses= -k $dir -p $port -c fsync=off -c full_page_writes=off -c shared_buffers=16MB" \
+        -o "-c listen_addresses= -k $dir -p $port $durability -c shared_buffers=16MB" \
         start >/dev/null 2>&1; then
       cat "$dir/log" >&2; rm -rf "$dir"; exit 1
     fi

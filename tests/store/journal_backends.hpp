@@ -77,16 +77,16 @@ struct postgres_backend {
 
   void plant_event_bytes(job_id job, std::uint64_t seq, const std::string& bytes) {
     almanac::test::pg_cluster::exec(
-      conninfo, "UPDATE almanac_events SET payload = " + hex_bytea(bytes) + " WHERE job = "
-                  + std::to_string(static_cast<std::int64_t>(job.value))
+      conninfo, "UPDATE almanac_events SET payload = " + hex_bytea(bytes)
+                  + " WHERE job = " + std::to_string(static_cast<std::int64_t>(job.value))
                   + " AND seq = " + std::to_string(seq));
   }
 
   void mark_newer_format() {
     log_.reset();
-    almanac::test::pg_cluster::exec(
-      conninfo, "INSERT INTO almanac_schema_version (version) VALUES ("
-                  + std::to_string(pg_log::schema_version + 1) + ")");
+    almanac::test::pg_cluster::exec(conninfo,
+                                    "INSERT INTO almanac_schema_version (version) VALUES ("
+                                      + std::to_string(pg_log::schema_version + 1) + ")");
   }
 };
 

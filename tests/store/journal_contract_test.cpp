@@ -180,8 +180,8 @@ TEMPLATE_TEST_CASE("an envelope with the wrong job or sequence is refused and ch
   CHECK(position_of(b.log()) == 1);
 }
 
-TEMPLATE_TEST_CASE("read_all gives every event in commit order from a position",
-                   "[store][journal]", rocksdb_backend, postgres_backend) {
+TEMPLATE_TEST_CASE("read_all gives every event in commit order from a position", "[store][journal]",
+                   rocksdb_backend, postgres_backend) {
   TestType b;
   must(b.log().append(job_a, 0, make_events(job_a, 0, 2)));
   must(b.log().append(job_b, 0, make_events(job_b, 0, 1)));
@@ -189,9 +189,10 @@ TEMPLATE_TEST_CASE("read_all gives every event in commit order from a position",
   must(b.log().append(job_c, 0, make_events(job_c, 0, 2)));
   using row = std::pair<std::uint64_t, std::string>;
   auto a = to_string(job_a), bb = to_string(job_b), c = to_string(job_c);
-  CHECK(global_of(b.log())
-        == std::vector<row>{{1, a + "/1"}, {2, a + "/2"}, {3, bb + "/1"}, {4, a + "/3"},
-                            {5, c + "/1"}, {6, c + "/2"}});
+  CHECK(
+    global_of(b.log())
+    == std::vector<row>{
+      {1, a + "/1"}, {2, a + "/2"}, {3, bb + "/1"}, {4, a + "/3"}, {5, c + "/1"}, {6, c + "/2"}});
   CHECK(global_of(b.log(), 4) == std::vector<row>{{4, a + "/3"}, {5, c + "/1"}, {6, c + "/2"}});
   CHECK(global_of(b.log(), 7).empty());
   std::vector<std::uint64_t> first_two;
@@ -249,9 +250,11 @@ TEMPLATE_TEST_CASE("a snapshot plus the later events loads the same job as the f
                    "[store][journal]", rocksdb_backend, postgres_backend) {
   TestType b;
   driven j;
-  j.send(b.log(), create_job{job_a, "report",
+  j.send(b.log(), create_job{job_a,
+                             "report",
                              every_schedule{std::chrono::hours{1}, {}, every_anchor::grid},
-                             handler_target{"noop", ""}, {}});
+                             handler_target{"noop", ""},
+                             {}});
   j.send(b.log(), pause_job{});
   must(b.log().save_snapshot(job_a, j.state));
   auto at_snapshot = j.state;

@@ -164,9 +164,8 @@ TEST_CASE("an append whose connection is lost before commit writes nothing and t
     REQUIRE_FALSE(pid.empty());
     killer.exec("SELECT pg_terminate_backend(" + pid + ")");
     // The next round's lookup must not find the terminated backend again.
-    for (int i = 0; i < 600 && killer.exec("SELECT 1 FROM pg_stat_activity WHERE pid = " + pid)
-                                 == "1";
-         ++i)
+    for (int i = 0;
+         i < 600 && killer.exec("SELECT 1 FROM pg_stat_activity WHERE pid = " + pid) == "1"; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds{20});
   }
   REQUIRE(future.wait_for(std::chrono::seconds{60}) == std::future_status::ready);

@@ -236,7 +236,8 @@ status pg_connection::ensure() {
     lost_ = true;
     return status::unavailable("cannot connect to PostgreSQL (" + describe() + "): " + msg);
   }
-  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
+  PQsetNoticeProcessor(
+    conn_, [](void*, const char*) {}, nullptr);
   return status{};
 }
 

@@ -97,7 +97,11 @@ private:
 };
 
 // Job ids are unsigned 64-bit; PostgreSQL's bigint is signed: the bits are kept as they are.
-inline std::int64_t to_db(std::uint64_t v) noexcept { return static_cast<std::int64_t>(v); }
-inline std::uint64_t from_db(std::int64_t v) noexcept { return static_cast<std::uint64_t>(v); }
+inline std::int64_t to_db(std::uint64_t v) noexcept {
+  return static_cast<std::int64_t>(v);
+}
+inline std::uint64_t from_db(std::int64_t v) noexcept {
+  return static_cast<std::uint64_t>(v);
+}
 
 } // namespace almanac::store::detail

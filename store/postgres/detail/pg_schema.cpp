@@ -47,8 +47,7 @@ const std::vector<std::vector<std::string_view>>& migrations() {
 constexpr std::int64_t schema_lock_key = 0x616c6d616e6163; // "almanac"
 
 status run(pg_connection& conn, int target) {
-  if (auto st = conn.exec("SELECT pg_advisory_xact_lock($1)",
-                          pg_params{}.add_i64(schema_lock_key));
+  if (auto st = conn.exec("SELECT pg_advisory_xact_lock($1)", pg_params{}.add_i64(schema_lock_key));
       !st)
     return st;
   if (auto st = conn.exec("CREATE TABLE IF NOT EXISTS almanac_schema_version ("
