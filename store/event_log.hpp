@@ -7,6 +7,9 @@
 // acknowledged. A single group-commit writer thread gathers whatever appends are queued into one
 // WriteBatch and one fsync, so concurrent writers share the cost of the sync; job actors use
 // append_async() and never block. See docs/BENCHMARKS.md for the figures.
+//
+// It is the RocksDB backend of the journal contract (store/journal.hpp, docs/STORAGE.md); what
+// the contract does not cover yet (projections, verify, retention, secondary opens) is here only.
 #pragma once
 
 #include "store/journal.hpp"

@@ -184,6 +184,60 @@ TEST_CASE("an append whose connection is lost before commit writes nothing and t
   CHECK(seqs(out) == std::vector<std::uint64_t>{1, 2, 3});
 }
 
+TEST_CASE("a stale append fails alone inside a group whose other appends commit together",
+          "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto log = postgres_backend::open_pg(conninfo);
+  constexpr job_id a{0x81};
+  constexpr job_id b{0x82};
+  session locker{conninfo};
+  session watcher{conninfo};
+  // While the writer waits for the counter's lock with the first append, the others queue up
+  // behind it and become the next group, stale one included.
+  locker.exec("BEGIN");
+  locker.exec("SELECT highest FROM almanac_position FOR UPDATE");
+  std::vector<std::promise<std::pair<status, std::uint64_t>>> done(4);
+  auto callback = [&](std::size_t i) {
+    return [&done, i](status st, std::uint64_t first) {
+      done[i].set_value({std::move(st), first});
+    };
+  };
+  log->append_async(a, 0, make_events(a, 0, 2), callback(0));
+  bool waiting = false;
+  for (int i = 0; i < 600 && !waiting; ++i) {
+    waiting = !watcher
+                 .exec("SELECT pid FROM pg_stat_activity WHERE application_name = 'almanac' "
+                       "AND wait_event_type = 'Lock'")
+                 .empty();
+    if (!waiting)
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  REQUIRE(waiting);
+  log->append_async(a, 0, make_events(a, 0, 1), callback(1));
+  log->append_async(b, 0, make_events(b, 0, 3), callback(2));
+  log->append_async(a, 2, make_events(a, 2, 1), callback(3));
+  locker.exec("ROLLBACK");
+  std::vector<std::pair<status, std::uint64_t>> r;
+  for (auto& d : done)
+    r.push_back(d.get_future().get());
+  CHECK(r[0].first.is_ok());
+  CHECK(r[1].first.get_code() == status::code::conflict);
+  CHECK(r[1].first.message().find(to_string(a)) != std::string::npos);
+  CHECK(r[2].first.is_ok());
+  CHECK(r[3].first.is_ok());
+  CHECK(r[0].second == 1);
+  CHECK(r[2].second == 3);
+  CHECK(r[3].second == 6);
+  // One transaction for the first append, one for the three behind it.
+  CHECK(log->group_commits() == 2);
+  std::vector<event> out;
+  must(log->read_stream(a, 1, out));
+  CHECK(seqs(out) == std::vector<std::uint64_t>{1, 2, 3});
+  std::uint64_t position = 0;
+  must(log->highest_position(position));
+  CHECK(position == 6);
+}
+
 TEST_CASE("every acknowledged append survives a kill -9 of the postmaster during appends",
           "[store][postgres]") {
   // fsync and synchronous_commit on: acknowledged must mean on disk.
