@@ -9,6 +9,7 @@ packages=(
   libboost1.81-dev libssl-dev openssl
   libbenchmark-dev curl python3
   clang libclang-rt-14-dev
+  postgresql-15 libpq-dev
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,8 @@ find_package(Threads REQUIRED)
 find_package(cereal CONFIG REQUIRED)
 find_package(nlohmann_json 3 CONFIG REQUIRED)
 find_package(RocksDB 7 CONFIG REQUIRED)
+# libpq (libpq-dev), for the PostgreSQL backend of the log.
+find_package(PostgreSQL REQUIRED)
 
 find_path(CCTZ_INCLUDE_DIR cctz/time_zone.h REQUIRED)
 find_library(CCTZ_LIBRARY cctz REQUIRED)

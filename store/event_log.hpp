@@ -7,8 +7,12 @@
 // acknowledged. A single group-commit writer thread gathers whatever appends are queued into one
 // WriteBatch and one fsync, so concurrent writers share the cost of the sync; job actors use
 // append_async() and never block. See docs/BENCHMARKS.md for the figures.
+//
+// It is the RocksDB backend of the journal contract (store/journal.hpp, docs/STORAGE.md); what
+// the contract does not cover yet (projections, verify, retention, secondary opens) is here only.
 #pragma once
 
+#include "store/journal.hpp"
 #include "store/open_options.hpp"
 #include "store/projection_batch.hpp"
 #include "store/status.hpp"
@@ -33,41 +37,18 @@
 
 namespace almanac::store {
 
-inline constexpr std::uint64_t max_seq = std::numeric_limits<std::uint64_t>::max();
-inline constexpr std::uint64_t max_count = std::numeric_limits<std::uint64_t>::max();
-
 // How long a deleted job's stream is kept before purge_deleted() may remove it. Default: 30 days.
 inline constexpr duration default_retention = std::chrono::hours{24 * 30};
-
-// One stream, as listed by for_each_stream().
-struct stream_info {
-  job_id job;
-  // The highest sequence ever appended; kept when the stream is purged.
-  std::uint64_t highest_seq = 0;
-  // When the job's job_deleted event was recorded; nullopt for a job not deleted.
-  std::optional<instant> deleted_at;
-  // The events are gone (retention); only highest_seq remains.
-  bool purged = false;
-};
-
-// What load_latest_snapshot() found. `state` is empty when there is no snapshot or it could not
-// be used; then `warning` says why if it was unusable ("snapshot of job X at seq 12 does not
-// decode: ..."), and the caller replays the stream from the start.
-struct loaded_snapshot {
-  std::optional<job_state> state;
-  std::string warning;
-};
 
 // Creates `dir` and each missing parent with mode 0700, leaving the mode of every directory
 // that exists alone. Errors: io_error naming the directory.
 status make_data_directory(const std::filesystem::path& dir);
 
-class event_log {
+class event_log : public journal {
 public:
-  // Runs on the group-commit writer thread once the append is durable (or refused). On ok,
-  // `first_position` is the global position of the first event; the others follow contiguously.
-  // Must not block for long, and must not call the blocking append().
-  using append_callback = std::function<void(status, std::uint64_t first_position)>;
+  // Runs on the group-commit writer thread once the append is durable (or refused); see
+  // journal::append_callback.
+  using journal::append_callback;
 
   // Opens (read_write: creates) the log in `dir`. Errors:
   //   io_error "data directory X is in use by another process" when another read-write instance
@@ -80,14 +61,14 @@ public:
                      std::unique_ptr<event_log>& out);
 
   // Closes the log (see close()).
-  ~event_log();
+  ~event_log() override;
 
   event_log(const event_log&) = delete;
   event_log& operator=(const event_log&) = delete;
 
   // Stops accepting appends (they fail with unavailable), writes and acknowledges everything
   // already queued, stops the writer and closes RocksDB. Idempotent; the first call's status.
-  status close();
+  status close() override;
 
   // -- appending -------------------------------------------------------------------------------
 
@@ -99,7 +80,7 @@ public:
   // no_space. `first_position` (optional) receives the first global position. Waits for room
   // when max_queued_events are queued. Thread-safe.
   status append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
-                std::uint64_t* first_position = nullptr);
+                std::uint64_t* first_position = nullptr) override;
 
   // The same, without blocking: encodes on the calling thread, queues, and returns. `done` runs
   // on the writer thread when the append is durable or refused; always exactly once (on the
@@ -107,7 +88,7 @@ public:
   // grow past max_queued_events, so the caller bounds its own in-flight appends (a job actor has
   // at most one). Thread-safe.
   void append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,
-                    append_callback done);
+                    append_callback done) override;
 
   // -- reading ---------------------------------------------------------------------------------
 
@@ -116,54 +97,54 @@ public:
   // nothing. Errors: corruption (an event does not decode or its envelope contradicts its key,
   // the message names job and seq), io_error. Thread-safe.
   status read_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
-                     std::uint64_t max_count, std::vector<event>& out) const;
-  status read_stream(job_id job, std::uint64_t from_seq, std::vector<event>& out) const {
-    return read_stream(job, from_seq, max_seq, max_count, out);
-  }
+                     std::uint64_t max_count, std::vector<event>& out) const override;
+  using journal::read_stream;
 
   // Streaming form of read_stream: calls `fn` per event until it returns false.
   status scan_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
-                     const std::function<bool(const event&)>& fn) const;
+                     const std::function<bool(const event&)>& fn) const override;
 
   // Every event from global position `from_position` on, in commit order, until `fn` returns
   // false. Streams through an iterator: memory stays bounded whatever the log's size. Sees a
   // consistent view as of the call (never half an append). Errors as read_stream.
-  status read_all(std::uint64_t from_position,
-                  const std::function<bool(std::uint64_t position, const event&)>& fn) const;
+  status
+  read_all(std::uint64_t from_position,
+           const std::function<bool(std::uint64_t position, const event&)>& fn) const override;
 
   // The highest sequence ever appended to `job`: 0 for an unknown job; never goes backwards,
   // also after purge and reopen.
-  status highest_seq(job_id job, std::uint64_t& out) const;
+  status highest_seq(job_id job, std::uint64_t& out) const override;
 
   // The highest global position ever assigned (0 for an empty log); never goes backwards.
-  status highest_position(std::uint64_t& out) const;
+  status highest_position(std::uint64_t& out) const override;
 
   // Every job the log knows, in job id order, with its highest sequence, until `fn` returns
   // false. Costs one seek per stream, not one read per event: recovery enumerates jobs with it.
-  status for_each_stream(const std::function<bool(const stream_info&)>& fn) const;
+  status for_each_stream(const std::function<bool(const stream_info&)>& fn) const override;
 
   // -- snapshots -------------------------------------------------------------------------------
 
   // Stores `state` as `job`'s latest snapshot at state.seq and drops older ones. Written to the
   // WAL without fsync: a snapshot lost in a crash only makes recovery replay more. Errors:
   // invalid_argument (state.id != job, state.seq == 0 or beyond the stream's highest seq).
-  status save_snapshot(job_id job, const job_state& state);
+  status save_snapshot(job_id job, const job_state& state) override;
 
   // The latest snapshot of `job`. A snapshot that does not decode, or whose id or seq contradict
   // its key, is not an error: `out.state` stays empty and `out.warning` says why.
-  status load_latest_snapshot(job_id job, loaded_snapshot& out) const;
+  status load_latest_snapshot(job_id job, loaded_snapshot& out) const override;
 
   // Recovery of one job: the latest usable snapshot (or an empty state) plus every later event,
   // folded with evolve(). `warning` (optional) receives a snapshot warning. Errors as
   // read_stream. An unknown job gives an empty state with seq 0.
-  status load_job(job_id job, job_state& out, std::string* warning = nullptr) const;
+  status load_job(job_id job, job_state& out, std::string* warning = nullptr) const override;
 
   // Recovery of every job in one pass, in job id order: for each stream, its latest usable
   // snapshot plus the later events, folded with evolve(), then `fn(state, warning)` until it
   // returns false. Two iterators walk the snapshots and the streams side by side, so the cost is
   // that of a scan, not of a seek per job. Purged streams are not visited. Errors as
   // read_stream (the first corrupt event stops the walk).
-  status load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const;
+  status
+  load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const override;
 
   // -- projections -----------------------------------------------------------------------------
 

@@ -4,7 +4,9 @@
 namespace almanac::store {
 
 class status;
+class journal;
 class event_log;
+class pg_log;
 class projection_batch;
 struct open_options;
 struct verify_report;

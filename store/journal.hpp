@@ -1,0 +1,138 @@
+// The journal: the log contract the runtime uses, with two backends. `event_log` keeps every
+// job's stream in RocksDB (one data directory, one process); `pg_log` (store/postgres/) keeps it
+// in a PostgreSQL database that several processes may share. The same contract tests run against
+// both, errors included: a stale expected sequence is `conflict` and writes nothing; an event
+// that does not decode is refused naming its job and sequence; a newer format is refused.
+//
+// Not in the contract yet (RocksDB-only, on event_log): projections and their checkpoints,
+// verify(), purge_deleted() (retention), catch_up(), flush()/compact(), write stats and the
+// write-ahead-log salvage. docs/STORAGE.md says what each backend guarantees.
+#pragma once
+
+#include "store/status.hpp"
+
+#include "events/event.hpp"
+
+#include <almanac/job_state.hpp>
+#include <almanac/time.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace almanac::store {
+
+inline constexpr std::uint64_t max_seq = std::numeric_limits<std::uint64_t>::max();
+inline constexpr std::uint64_t max_count = std::numeric_limits<std::uint64_t>::max();
+
+// One stream, as listed by for_each_stream().
+struct stream_info {
+  job_id job;
+  // The highest sequence ever appended; kept when the stream is purged.
+  std::uint64_t highest_seq = 0;
+  // When the job's job_deleted event was recorded; nullopt for a job not deleted.
+  std::optional<instant> deleted_at;
+  // The events are gone (retention); only highest_seq remains.
+  bool purged = false;
+};
+
+// What load_latest_snapshot() found. `state` is empty when there is no snapshot or it could not
+// be used; then `warning` says why if it was unusable ("snapshot of job X at seq 12 does not
+// decode: ..."), and the caller replays the stream from the start.
+struct loaded_snapshot {
+  std::optional<job_state> state;
+  std::string warning;
+};
+
+class journal {
+public:
+  // Runs on the backend's writer thread once the append is durable (or refused). On ok,
+  // `first_position` is the global position of the first event; the others follow contiguously.
+  // Must not block for long, and must not call the blocking append().
+  using append_callback = std::function<void(status, std::uint64_t first_position)>;
+
+  virtual ~journal() = default;
+
+  // Stops accepting appends (they fail with unavailable), finishes and acknowledges everything
+  // already queued, and releases the storage. Idempotent; the first call's status.
+  virtual status close() = 0;
+
+  // -- appending -------------------------------------------------------------------------------
+
+  // Appends `events` to `job`'s stream if its highest sequence is `expected_seq`, atomically,
+  // and returns once durable. The events' envelopes must already carry `job` and the sequences
+  // expected_seq + 1, expected_seq + 2, ... (as decide() fills them). Errors: conflict
+  // (expected_seq is stale, nothing written, the message names the job); invalid_argument (no
+  // events, wrong job id or sequences, read-only instance); unavailable (closed, or the storage
+  // is unreachable); io_error, no_space. `first_position` (optional) receives the first global
+  // position. Thread-safe.
+  virtual status append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
+                        std::uint64_t* first_position = nullptr) = 0;
+
+  // The same, without blocking: `done` runs on the writer thread when the append is durable or
+  // refused; always exactly once (on the calling thread, with unavailable, if closed).
+  // Thread-safe.
+  virtual void append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,
+                            append_callback done) = 0;
+
+  // -- reading ---------------------------------------------------------------------------------
+
+  // The events of `job` with from_seq <= seq <= to_seq, at most `max_count` of them, in sequence
+  // order, appended to `out`. from > to or max_count 0 gives nothing; an unknown job gives
+  // nothing. Errors: corruption, unknown_event, newer_format (an event does not decode or its
+  // envelope contradicts its key; the message names job and seq), io_error. Thread-safe.
+  virtual status read_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
+                             std::uint64_t max_count, std::vector<event>& out) const = 0;
+  status read_stream(job_id job, std::uint64_t from_seq, std::vector<event>& out) const {
+    return read_stream(job, from_seq, max_seq, max_count, out);
+  }
+
+  // Streaming form of read_stream: calls `fn` per event until it returns false.
+  virtual status scan_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
+                             const std::function<bool(const event&)>& fn) const = 0;
+
+  // Every event from global position `from_position` on, in commit order, until `fn` returns
+  // false. Positions are dense: an event that commits later never gets a lower position than
+  // one already readable, so a reader that resumes from its last position + 1 misses nothing.
+  // Sees the log as of the call (never half an append). Errors as read_stream.
+  virtual status
+  read_all(std::uint64_t from_position,
+           const std::function<bool(std::uint64_t position, const event&)>& fn) const = 0;
+
+  // The highest sequence ever appended to `job`: 0 for an unknown job; never goes backwards.
+  virtual status highest_seq(job_id job, std::uint64_t& out) const = 0;
+
+  // The highest global position ever assigned (0 for an empty log); never goes backwards.
+  virtual status highest_position(std::uint64_t& out) const = 0;
+
+  // Every job the log knows, in job id order (unsigned), with its highest sequence, until `fn`
+  // returns false.
+  virtual status for_each_stream(const std::function<bool(const stream_info&)>& fn) const = 0;
+
+  // -- snapshots and recovery ------------------------------------------------------------------
+
+  // Stores `state` as `job`'s latest snapshot at state.seq and drops older ones. Not synced: a
+  // snapshot lost in a crash only makes recovery replay more. Errors: invalid_argument
+  // (state.id != job, state.seq == 0 or beyond the stream's highest seq).
+  virtual status save_snapshot(job_id job, const job_state& state) = 0;
+
+  // The latest snapshot of `job`. A snapshot that does not decode, or whose id or seq contradict
+  // its key, is not an error: `out.state` stays empty and `out.warning` says why.
+  virtual status load_latest_snapshot(job_id job, loaded_snapshot& out) const = 0;
+
+  // Recovery of one job: the latest usable snapshot (or an empty state) plus every later event,
+  // folded with evolve(). `warning` (optional) receives a snapshot warning. Errors as
+  // read_stream. An unknown job gives an empty state with seq 0.
+  virtual status load_job(job_id job, job_state& out, std::string* warning = nullptr) const = 0;
+
+  // Recovery of every job, in job id order: for each stream, its latest usable snapshot plus the
+  // later events, folded with evolve(), then `fn(state, warning)` until it returns false. Purged
+  // streams are not visited. Errors as read_stream (the first corrupt event stops the walk).
+  virtual status
+  load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const = 0;
+};
+
+} // namespace almanac::store

@@ -1,0 +1,649 @@
+#include "store/postgres/pg_log.hpp"
+
+#include "store/postgres/detail/pg_conn.hpp"
+#include "store/postgres/detail/pg_schema.hpp"
+
+#include "events/codec.hpp"
+#include "events/evolve.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+namespace almanac::store {
+
+using namespace detail;
+
+namespace {
+
+// Rows fetched per query by the readers: bounds their memory whatever the log's size.
+constexpr int page_rows = 1000;
+
+constexpr std::uint64_t db_max = std::numeric_limits<std::int64_t>::max();
+
+struct pg_pending {
+  job_id job;
+  std::uint64_t expected_seq = 0;
+  std::vector<std::string> encoded;
+  std::vector<std::int32_t> types;
+  std::vector<std::int64_t> recorded_us;
+  std::optional<std::int64_t> deleted_us;
+  // Set when the append was refused before it reached the writer (bad envelope).
+  status refused;
+  journal::append_callback done;
+};
+
+// The checks and the encoding happen on the caller's thread, as in event_log.
+status prepare(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
+               pg_pending& p) {
+  p.job = job;
+  p.expected_seq = expected_seq;
+  if (events.empty())
+    return status::invalid_argument("append of no events to job " + to_string(job));
+  if (expected_seq + events.size() > db_max)
+    return status::invalid_argument("append to job " + to_string(job) + " after seq "
+                                    + std::to_string(expected_seq)
+                                    + ": sequences beyond 2^63 - 1 are not stored");
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto& e = events[i];
+    if (e.env.job != job)
+      return status::invalid_argument("append to job " + to_string(job) + ": event "
+                                      + std::to_string(i) + " belongs to job "
+                                      + to_string(e.env.job));
+    if (e.env.seq != expected_seq + 1 + i)
+      return status::invalid_argument("append to job " + to_string(job) + " after seq "
+                                      + std::to_string(expected_seq) + ": event "
+                                      + std::to_string(i) + " has seq " + std::to_string(e.env.seq)
+                                      + ", expected " + std::to_string(expected_seq + 1 + i));
+    if (std::holds_alternative<job_deleted>(e.body))
+      p.deleted_us = to_unix_us(e.env.recorded_at);
+    p.encoded.push_back(encode_event(e));
+    p.types.push_back(static_cast<std::int32_t>(event_tag(e.body)));
+    p.recorded_us.push_back(to_unix_us(e.env.recorded_at));
+  }
+  return status{};
+}
+
+status decode_at(job_id job, std::uint64_t seq, std::string_view bytes, event& out) {
+  auto decoded = decode_event(bytes);
+  if (!decoded)
+    return status::undecodable(decoded.err(), "job " + to_string(job) + " seq "
+                                                + std::to_string(seq)
+                                                + " does not decode: " + decoded.err().message);
+  if (decoded->env.job != job || decoded->env.seq != seq)
+    return status::corruption("job " + to_string(job) + " seq " + std::to_string(seq)
+                              + " holds an event of job " + to_string(decoded->env.job) + " seq "
+                              + std::to_string(decoded->env.seq));
+  out = std::move(*decoded);
+  return status{};
+}
+
+// The insert of a whole group: events, the streams' new highest sequences, the counter.
+constexpr std::string_view insert_group_sql =
+  "WITH ev AS ("
+  "  INSERT INTO almanac_events (job, seq, position, type, recorded_at, payload)"
+  "  SELECT j, s, p, t, timestamptz 'epoch' + r * interval '1 microsecond', b"
+  "    FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::integer[], $5::bigint[],"
+  "                $6::bytea[]) AS e(j, s, p, t, r, b)),"
+  " st AS ("
+  "  INSERT INTO almanac_streams AS cur (job, highest_seq, deleted_at)"
+  "  SELECT j, s, timestamptz 'epoch' + d * interval '1 microsecond'"
+  "    FROM unnest($7::bigint[], $8::bigint[], $9::bigint[]) AS x(j, s, d)"
+  "  ON CONFLICT (job) DO UPDATE SET highest_seq = EXCLUDED.highest_seq,"
+  "    deleted_at = coalesce(cur.deleted_at, EXCLUDED.deleted_at))"
+  "UPDATE almanac_position SET highest = $10 WHERE id";
+
+} // namespace
+
+struct pg_log::impl {
+  std::string conninfo;
+  pg_options opts;
+
+  std::mutex mtx;
+  std::condition_variable cv;
+  std::deque<pg_pending> queue;
+  bool stopping = false;
+  std::thread writer;
+  pg_connection wconn;
+  std::atomic<std::uint64_t> commits{0};
+
+  mutable std::mutex read_mtx;
+  mutable pg_connection rconn;
+
+  std::atomic<bool> closed{false};
+  std::mutex close_mtx;
+  status close_status;
+
+  impl(std::string info, pg_options o)
+      : conninfo(info), opts(std::move(o)), wconn(info), rconn(info) {}
+
+  // Runs `f(conn)` on the reading connection; once more on a fresh connection if the first
+  // attempt lost it (reads change nothing, so a retry is safe).
+  template <class F>
+  status with_reader(std::string_view what, F&& f) const {
+    if (closed)
+      return status::unavailable(std::string{what} + ": the log is closed");
+    std::lock_guard lock{read_mtx};
+    for (int attempt = 0;; ++attempt) {
+      if (auto st = rconn.ensure(); !st)
+        return st;
+      auto st = f(rconn);
+      if (st || !rconn.lost() || attempt == 1)
+        return st;
+    }
+  }
+
+  void run();
+  void commit_group(std::vector<pg_pending>& group, std::vector<status>& results,
+                    std::vector<std::uint64_t>& firsts);
+  status attempt(std::vector<pg_pending>& group, std::vector<status>& results,
+                 std::vector<std::uint64_t>& firsts, bool& commit_sent);
+  bool submit(pg_pending&& p);
+};
+
+bool pg_log::impl::submit(pg_pending&& p) {
+  {
+    std::lock_guard lock{mtx};
+    if (stopping)
+      return false;
+    queue.push_back(std::move(p));
+  }
+  cv.notify_one();
+  return true;
+}
+
+void pg_log::impl::run() {
+  for (;;) {
+    std::vector<pg_pending> group;
+    {
+      std::unique_lock lock{mtx};
+      cv.wait(lock, [&] { return stopping || !queue.empty(); });
+      if (queue.empty())
+        return;
+      std::size_t events = 0;
+      while (!queue.empty()
+             && (group.empty() || events + queue.front().encoded.size() <= opts.max_group_events)) {
+        events += queue.front().encoded.size();
+        group.push_back(std::move(queue.front()));
+        queue.pop_front();
+      }
+    }
+    std::vector<status> results(group.size());
+    std::vector<std::uint64_t> firsts(group.size(), 0);
+    commit_group(group, results, firsts);
+    for (std::size_t i = 0; i < group.size(); ++i)
+      group[i].done(std::move(results[i]), firsts[i]);
+  }
+}
+
+void pg_log::impl::commit_group(std::vector<pg_pending>& group, std::vector<status>& results,
+                                std::vector<std::uint64_t>& firsts) {
+  bool any = false;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    results[i] = group[i].refused;
+    any = any || group[i].refused.ok();
+  }
+  if (!any)
+    return;
+  for (int round = 0;; ++round) {
+    for (std::size_t i = 0; i < group.size(); ++i)
+      results[i] = group[i].refused;
+    bool commit_sent = false;
+    status st = wconn.ensure();
+    if (st)
+      st = attempt(group, results, firsts, commit_sent);
+    if (st)
+      return;
+    // Before COMMIT, a lost connection took its unfinished transaction with it: nothing was
+    // written, and one retry on a new connection is safe (a server restart between appends).
+    bool retry = round == 0 && !commit_sent && wconn.lost();
+    if (!retry) {
+      if (commit_sent && wconn.lost())
+        st = status::unavailable(st.message()
+                                 + "; the connection was lost during COMMIT, so the append may "
+                                   "or may not be in the log: re-read the stream");
+      for (std::size_t i = 0; i < group.size(); ++i)
+        if (group[i].refused.ok() && !results[i].is_conflict())
+          results[i] = st;
+      return;
+    }
+  }
+}
+
+status pg_log::impl::attempt(std::vector<pg_pending>& group, std::vector<status>& results,
+                             std::vector<std::uint64_t>& firsts, bool& commit_sent) {
+  auto fail = [&](status st) {
+    if (!wconn.lost())
+      static_cast<void>(wconn.exec("ROLLBACK"));
+    return st;
+  };
+  if (auto st = wconn.exec("BEGIN"); !st)
+    return st;
+  // The counter's row lock, held until COMMIT, is what keeps positions in commit order.
+  pg_rows counter;
+  if (auto st = wconn.exec("SELECT highest FROM almanac_position WHERE id FOR UPDATE", &counter);
+      !st)
+    return fail(std::move(st));
+  if (counter.size() != 1)
+    return fail(
+      status::corruption("PostgreSQL (" + wconn.describe() + "): almanac_position has no row"));
+  auto position = from_db(counter.i64(0, 0));
+  // Read after the lock: every writer that committed before we got it is visible now, and no
+  // other can write until we commit.
+  std::vector<std::int64_t> jobs;
+  for (std::size_t i = 0; i < group.size(); ++i)
+    if (group[i].refused.ok())
+      jobs.push_back(to_db(group[i].job.value));
+  std::sort(jobs.begin(), jobs.end());
+  jobs.erase(std::unique(jobs.begin(), jobs.end()), jobs.end());
+  pg_rows highest_rows;
+  if (auto st =
+        wconn.exec("SELECT job, highest_seq FROM almanac_streams WHERE job = ANY($1::bigint[])",
+                   pg_params{}.add_i64_array(jobs), &highest_rows);
+      !st)
+    return fail(std::move(st));
+  std::unordered_map<std::uint64_t, std::uint64_t> highest;
+  for (int r = 0; r < highest_rows.size(); ++r)
+    highest[from_db(highest_rows.i64(r, 0))] = from_db(highest_rows.i64(r, 1));
+  std::vector<std::int64_t> ev_job, ev_seq, ev_pos, ev_rec;
+  std::vector<std::int32_t> ev_type;
+  std::vector<std::string_view> ev_payload;
+  std::map<std::uint64_t, std::optional<std::int64_t>> deleted;
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    auto& p = group[i];
+    if (!p.refused.ok())
+      continue;
+    results[i] = status{};
+    auto& current = highest[p.job.value];
+    if (p.expected_seq != current) {
+      results[i] = status::conflict("job " + to_string(p.job) + ": expected seq "
+                                    + std::to_string(p.expected_seq) + " but the stream is at "
+                                    + std::to_string(current));
+      continue;
+    }
+    firsts[i] = position + 1;
+    for (std::size_t k = 0; k < p.encoded.size(); ++k) {
+      ev_job.push_back(to_db(p.job.value));
+      ev_seq.push_back(to_db(p.expected_seq + 1 + k));
+      ev_pos.push_back(to_db(++position));
+      ev_type.push_back(p.types[k]);
+      ev_rec.push_back(p.recorded_us[k]);
+      ev_payload.push_back(p.encoded[k]);
+    }
+    current = p.expected_seq + p.encoded.size();
+    auto& d = deleted[p.job.value];
+    if (!d)
+      d = p.deleted_us;
+  }
+  if (ev_job.empty()) {
+    // Every append of the group conflicted: nothing to write.
+    return fail(status{});
+  }
+  std::vector<std::int64_t> st_job, st_seq;
+  std::vector<std::optional<std::int64_t>> st_deleted;
+  for (auto& [job, d] : deleted) {
+    st_job.push_back(to_db(job));
+    st_seq.push_back(to_db(highest[job]));
+    st_deleted.push_back(d);
+  }
+  pg_params params;
+  params.add_i64_array(ev_job)
+    .add_i64_array(ev_seq)
+    .add_i64_array(ev_pos)
+    .add_i32_array(ev_type)
+    .add_i64_array(ev_rec)
+    .add_bytes_array(ev_payload)
+    .add_i64_array(st_job)
+    .add_i64_array(st_seq)
+    .add_i64_array(st_deleted)
+    .add_i64(to_db(position));
+  if (auto st = wconn.exec(insert_group_sql, params); !st)
+    return fail(std::move(st));
+  commit_sent = true;
+  if (auto st = wconn.exec("COMMIT"); !st)
+    return st;
+  ++commits;
+  return status{};
+}
+
+pg_log::pg_log(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+
+pg_log::~pg_log() {
+  static_cast<void>(close());
+}
+
+status pg_log::open(const std::string& conninfo, const pg_options& opts,
+                    std::unique_ptr<pg_log>& out) {
+  // application_name is appended as a keyword: for a URI, libpq accepts a second conninfo
+  // only through its "dbname" expansion, so a URI gets it as a query parameter.
+  std::string info = conninfo;
+  if (!opts.application_name.empty()) {
+    bool uri = info.rfind("postgresql://", 0) == 0 || info.rfind("postgres://", 0) == 0;
+    if (uri)
+      info += (info.find('?') == std::string::npos ? "?" : "&") + std::string{"application_name="}
+              + opts.application_name;
+    else
+      info += " application_name='" + opts.application_name + "'";
+  }
+  auto p = std::make_unique<impl>(info, opts);
+  if (auto st = p->rconn.ensure(); !st)
+    return st;
+  if (auto st = migrate_schema(p->rconn, schema_version); !st)
+    return st;
+  auto* raw = p.get();
+  p->writer = std::thread{[raw] { raw->run(); }};
+  out.reset(new pg_log(std::move(p)));
+  return status{};
+}
+
+status pg_log::close() {
+  std::lock_guard lock{impl_->close_mtx};
+  if (impl_->closed)
+    return impl_->close_status;
+  {
+    std::lock_guard qlock{impl_->mtx};
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->writer.joinable())
+    impl_->writer.join();
+  impl_->closed = true;
+  impl_->wconn.disconnect();
+  {
+    std::lock_guard rlock{impl_->read_mtx};
+    impl_->rconn.disconnect();
+  }
+  return impl_->close_status;
+}
+
+std::uint64_t pg_log::group_commits() const noexcept {
+  return impl_->commits;
+}
+
+status pg_log::append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
+                      std::uint64_t* first_position) {
+  pg_pending p;
+  if (auto st = prepare(job, expected_seq, events, p); !st)
+    return st;
+  std::promise<std::pair<status, std::uint64_t>> promise;
+  auto future = promise.get_future();
+  p.done = [&promise](status st, std::uint64_t first) {
+    promise.set_value({std::move(st), first});
+  };
+  if (!impl_->submit(std::move(p)))
+    return status::unavailable("append to job " + to_string(job) + ": the log is closed");
+  auto [st, first] = future.get();
+  if (st && first_position)
+    *first_position = first;
+  return std::move(st);
+}
+
+void pg_log::append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,
+                          append_callback done) {
+  pg_pending p;
+  // A refusal still goes through the writer, so `done` always runs on the writer thread.
+  p.refused = prepare(job, expected_seq, events, p);
+  p.done = std::move(done);
+  if (!impl_->submit(std::move(p)))
+    p.done(status::unavailable("append to job " + to_string(job) + ": the log is closed"), 0);
+}
+
+status pg_log::scan_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
+                           const std::function<bool(const event&)>& fn) const {
+  from_seq = std::max<std::uint64_t>(from_seq, 1);
+  to_seq = std::min(to_seq, db_max);
+  if (from_seq > to_seq)
+    return status{};
+  std::vector<std::pair<std::uint64_t, std::string>> page;
+  for (;;) {
+    page.clear();
+    auto st = impl_->with_reader("read of job " + to_string(job), [&](pg_connection& c) {
+      pg_rows rows;
+      auto st = c.exec("SELECT seq, payload FROM almanac_events WHERE job = $1 AND seq >= $2 "
+                       "AND seq <= $3 ORDER BY seq LIMIT $4",
+                       pg_params{}
+                         .add_i64(to_db(job.value))
+                         .add_i64(to_db(from_seq))
+                         .add_i64(to_db(to_seq))
+                         .add_i64(page_rows),
+                       &rows);
+      if (!st)
+        return st;
+      for (int r = 0; r < rows.size(); ++r)
+        page.emplace_back(from_db(rows.i64(r, 0)), std::string{rows.bytes(r, 1)});
+      return status{};
+    });
+    if (!st)
+      return st;
+    for (auto& [seq, bytes] : page) {
+      event e;
+      if (auto dst = decode_at(job, seq, bytes, e); !dst)
+        return dst;
+      if (!fn(e))
+        return status{};
+    }
+    if (page.size() < static_cast<std::size_t>(page_rows) || page.back().first >= to_seq)
+      return status{};
+    from_seq = page.back().first + 1;
+  }
+}
+
+status pg_log::read_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
+                           std::uint64_t max_count, std::vector<event>& out) const {
+  if (max_count == 0)
+    return status{};
+  std::uint64_t n = 0;
+  return scan_stream(job, from_seq, to_seq, [&](const event& e) {
+    out.push_back(e);
+    return ++n < max_count;
+  });
+}
+
+status pg_log::read_all(std::uint64_t from_position,
+                        const std::function<bool(std::uint64_t, const event&)>& fn) const {
+  // The view as of the call: up to the counter's committed value, which every lower position's
+  // transaction committed before (they held its lock first).
+  std::uint64_t last = 0;
+  if (auto st = highest_position(last); !st)
+    return st;
+  from_position = std::max<std::uint64_t>(from_position, 1);
+  struct row {
+    std::uint64_t position;
+    job_id job;
+    std::uint64_t seq;
+    std::string bytes;
+  };
+  std::vector<row> page;
+  while (from_position <= last) {
+    page.clear();
+    auto st = impl_->with_reader("read_all", [&](pg_connection& c) {
+      pg_rows rows;
+      auto st = c.exec(
+        "SELECT position, job, seq, payload FROM almanac_events WHERE position >= "
+        "$1 AND position <= $2 ORDER BY position LIMIT $3",
+        pg_params{}.add_i64(to_db(from_position)).add_i64(to_db(last)).add_i64(page_rows), &rows);
+      if (!st)
+        return st;
+      for (int r = 0; r < rows.size(); ++r)
+        page.push_back({from_db(rows.i64(r, 0)), job_id{from_db(rows.i64(r, 1))},
+                        from_db(rows.i64(r, 2)), std::string{rows.bytes(r, 3)}});
+      return status{};
+    });
+    if (!st)
+      return st;
+    for (auto& r : page) {
+      auto decoded = decode_event(r.bytes);
+      if (!decoded)
+        return status::undecodable(decoded.err(),
+                                   "position " + std::to_string(r.position) + " (job "
+                                     + to_string(r.job) + " seq " + std::to_string(r.seq)
+                                     + ") does not decode: " + decoded.err().message);
+      if (decoded->env.job != r.job || decoded->env.seq != r.seq)
+        return status::corruption("position " + std::to_string(r.position) + " names job "
+                                  + to_string(r.job) + " seq " + std::to_string(r.seq)
+                                  + " but holds job " + to_string(decoded->env.job) + " seq "
+                                  + std::to_string(decoded->env.seq));
+      if (!fn(r.position, *decoded))
+        return status{};
+    }
+    if (page.size() < static_cast<std::size_t>(page_rows))
+      return status{};
+    from_position = page.back().position + 1;
+  }
+  return status{};
+}
+
+status pg_log::highest_seq(job_id job, std::uint64_t& out) const {
+  out = 0;
+  return impl_->with_reader("highest_seq", [&](pg_connection& c) {
+    pg_rows rows;
+    auto st = c.exec("SELECT highest_seq FROM almanac_streams WHERE job = $1",
+                     pg_params{}.add_i64(to_db(job.value)), &rows);
+    if (st && rows.size() == 1)
+      out = from_db(rows.i64(0, 0));
+    return st;
+  });
+}
+
+status pg_log::highest_position(std::uint64_t& out) const {
+  out = 0;
+  return impl_->with_reader("highest_position", [&](pg_connection& c) {
+    pg_rows rows;
+    auto st = c.exec("SELECT highest FROM almanac_position WHERE id", &rows);
+    if (st && rows.size() == 1)
+      out = from_db(rows.i64(0, 0));
+    return st;
+  });
+}
+
+status pg_log::for_each_stream(const std::function<bool(const stream_info&)>& fn) const {
+  std::vector<stream_info> all;
+  auto st = impl_->with_reader("for_each_stream", [&](pg_connection& c) {
+    all.clear();
+    pg_rows rows;
+    // Unsigned job order: the ids whose top bit is set are the negative bigints, and come last.
+    auto st = c.exec("SELECT job, highest_seq,"
+                     " (extract(epoch FROM deleted_at) * 1000000)::bigint"
+                     " FROM almanac_streams ORDER BY job < 0, job",
+                     &rows);
+    if (!st)
+      return st;
+    for (int r = 0; r < rows.size(); ++r) {
+      stream_info info;
+      info.job = job_id{from_db(rows.i64(r, 0))};
+      info.highest_seq = from_db(rows.i64(r, 1));
+      if (!rows.is_null(r, 2))
+        info.deleted_at = from_unix_us(rows.i64(r, 2));
+      all.push_back(info);
+    }
+    return status{};
+  });
+  if (!st)
+    return st;
+  for (auto& info : all)
+    if (!fn(info))
+      break;
+  return status{};
+}
+
+status pg_log::save_snapshot(job_id job, const job_state& state) {
+  if (state.id != job)
+    return status::invalid_argument("snapshot of job " + to_string(job) + " holds the state of job "
+                                    + to_string(state.id));
+  if (state.seq == 0)
+    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq 0");
+  std::uint64_t highest = 0;
+  if (auto st = highest_seq(job, highest); !st)
+    return st;
+  if (state.seq > highest)
+    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq "
+                                    + std::to_string(state.seq) + " but the stream is at "
+                                    + std::to_string(highest));
+  auto bytes = encode_state(state);
+  return impl_->with_reader("snapshot of job " + to_string(job), [&](pg_connection& c) {
+    // An older snapshot never replaces a newer one (they may race from two writers).
+    return c.exec("INSERT INTO almanac_snapshots AS cur (job, seq, state) VALUES ($1, $2, $3)"
+                  " ON CONFLICT (job) DO UPDATE SET seq = EXCLUDED.seq, state = EXCLUDED.state,"
+                  " saved_at = now() WHERE cur.seq <= EXCLUDED.seq",
+                  pg_params{}.add_i64(to_db(job.value)).add_i64(to_db(state.seq)).add_bytes(bytes));
+  });
+}
+
+status pg_log::load_latest_snapshot(job_id job, loaded_snapshot& out) const {
+  out = {};
+  std::optional<std::pair<std::uint64_t, std::string>> found;
+  auto st = impl_->with_reader("snapshot of job " + to_string(job), [&](pg_connection& c) {
+    pg_rows rows;
+    auto st = c.exec("SELECT seq, state FROM almanac_snapshots WHERE job = $1",
+                     pg_params{}.add_i64(to_db(job.value)), &rows);
+    if (st && rows.size() == 1)
+      found.emplace(from_db(rows.i64(0, 0)), std::string{rows.bytes(0, 1)});
+    return st;
+  });
+  if (!st || !found)
+    return st;
+  auto where = "snapshot of job " + to_string(job) + " at seq " + std::to_string(found->first);
+  auto decoded = decode_state(found->second);
+  if (!decoded) {
+    out.warning = where + " does not decode: " + decoded.err().message;
+    return status{};
+  }
+  if (decoded->id != job || decoded->seq != found->first) {
+    out.warning =
+      where + " holds job " + to_string(decoded->id) + " seq " + std::to_string(decoded->seq);
+    return status{};
+  }
+  out.state = std::move(*decoded);
+  return status{};
+}
+
+status pg_log::load_job(job_id job, job_state& out, std::string* warning) const {
+  loaded_snapshot snap;
+  if (auto st = load_latest_snapshot(job, snap); !st)
+    return st;
+  if (warning)
+    *warning = snap.warning;
+  job_state state;
+  if (snap.state)
+    state = std::move(*snap.state);
+  else
+    state.id = job;
+  auto st = scan_stream(job, state.seq + 1, max_seq, [&](const event& e) {
+    state = evolve(std::move(state), e);
+    return true;
+  });
+  if (!st)
+    return st;
+  out = std::move(state);
+  return status{};
+}
+
+status
+pg_log::load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const {
+  std::vector<job_id> jobs;
+  if (auto st = for_each_stream([&](const stream_info& info) {
+        if (!info.purged)
+          jobs.push_back(info.job);
+        return true;
+      });
+      !st)
+    return st;
+  std::string warning;
+  for (auto job : jobs) {
+    job_state state;
+    if (auto st = load_job(job, state, &warning); !st)
+      return st;
+    if (!fn(std::move(state), warning))
+      return status{};
+  }
+  return status{};
+}
+
+} // namespace almanac::store

@@ -1,0 +1,104 @@
+// The event log in PostgreSQL: the journal contract (store/journal.hpp) over one database that
+// several Almanac processes may share. Events live in `almanac_events`, keyed (job, seq): the
+// primary key is the optimistic-concurrency check of last resort, and the payload is the codec's
+// bytes (events/codec.hpp), so decoding errors are the RocksDB backend's, naming job and seq.
+//
+// The global order. A position taken from a sequence at INSERT time and read back by
+// `position > last` lets a reader skip an event whose transaction commits after a later one's
+// (docs/STORAGE.md). Here every append transaction first locks the one row of
+// `almanac_position` (SELECT ... FOR UPDATE), assigns its events the next positions, and
+// raises the counter in the same transaction. Transactions that write events are therefore
+// serialized on that row until they commit: positions are gap-free and in commit order, across
+// any number of writers, threads or processes, and a position becomes readable only after every
+// lower one is. The cost, one commit at a time per database, is paid back by group commit.
+//
+// Group commit. One writer thread per pg_log takes every append queued (up to
+// max_group_events) into one transaction: lock the counter, read the highest sequence of each
+// job of the group, refuse the stale appends with `conflict` (they write nothing, the others go
+// on), insert all the rows with one statement (binary arrays through unnest), COMMIT. A group
+// costs five round trips whatever its size. Acknowledged means committed, with the server's
+// synchronous_commit (default on: the commit record is flushed to disk).
+//
+// Connection loss. A group that fails before its COMMIT was sent wrote nothing (the server
+// rolls back an unfinished transaction); the writer reconnects once and retries it. A
+// connection lost during COMMIT leaves the outcome unknown: those appends fail with unavailable
+// and the caller re-reads (a retry with the same expected seq then gets `conflict` if the first
+// attempt committed). The next append reconnects by itself.
+//
+// Not yet here (RocksDB-only): projections, verify, retention (purge), read-only instances.
+#pragma once
+
+#include "store/journal.hpp"
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+namespace almanac::store {
+
+struct pg_options {
+  // The most events one transaction carries; a larger append still goes alone in one.
+  // Default: 5000.
+  std::size_t max_group_events = 5000;
+  // Sent as application_name, so an operator can tell Almanac's sessions apart in
+  // pg_stat_activity. Default: "almanac".
+  std::string application_name = "almanac";
+};
+
+class pg_log : public journal {
+public:
+  // The schema version this build creates and reads. open() refuses a newer one.
+  static constexpr int schema_version = 1;
+
+  // Connects to `conninfo` (libpq's "host=... dbname=..." or a postgresql:// URI), creates the
+  // schema if it is missing (one transaction, recorded in almanac_schema_version), and starts the
+  // writer. Errors: unavailable (cannot connect: the message names host, port, database and
+  // user, never the password); newer_format (the database holds a newer schema version);
+  // io_error (the schema could not be created).
+  static status open(const std::string& conninfo, const pg_options& opts,
+                     std::unique_ptr<pg_log>& out);
+
+  ~pg_log() override;
+  pg_log(const pg_log&) = delete;
+  pg_log& operator=(const pg_log&) = delete;
+
+  status close() override;
+
+  status append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
+                std::uint64_t* first_position = nullptr) override;
+  void append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,
+                    append_callback done) override;
+
+  // Reads share one connection (serialized; the callbacks run without holding it, so they may
+  // call back into the log). Results are fetched in pages: memory stays bounded.
+  status read_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
+                     std::uint64_t max_count, std::vector<event>& out) const override;
+  using journal::read_stream;
+  status scan_stream(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
+                     const std::function<bool(const event&)>& fn) const override;
+  status
+  read_all(std::uint64_t from_position,
+           const std::function<bool(std::uint64_t position, const event&)>& fn) const override;
+  status highest_seq(job_id job, std::uint64_t& out) const override;
+  status highest_position(std::uint64_t& out) const override;
+  status for_each_stream(const std::function<bool(const stream_info&)>& fn) const override;
+
+  status save_snapshot(job_id job, const job_state& state) override;
+  status load_latest_snapshot(job_id job, loaded_snapshot& out) const override;
+  status load_job(job_id job, job_state& out, std::string* warning = nullptr) const override;
+  // One query per job after listing the streams: recovery of many jobs is not optimized yet.
+  status
+  load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const override;
+
+  // Transactions committed by the writer so far (one per group).
+  std::uint64_t group_commits() const noexcept;
+
+  struct impl;
+
+private:
+  explicit pg_log(std::unique_ptr<impl> p);
+
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace almanac::store

@@ -1,0 +1,346 @@
+// The journal contract (store/journal.hpp), written once and run against both backends: what
+// the runtime relies on must hold, errors included, whether the log is RocksDB or PostgreSQL.
+#include "journal_backends.hpp"
+
+#include "events/codec.hpp"
+#include "events/decide.hpp"
+#include "events/evolve.hpp"
+
+#include <future>
+#include <map>
+
+namespace almanac::store::test {
+namespace {
+
+constexpr job_id job_a{0x2a1};
+constexpr job_id job_b{0x2a2};
+constexpr job_id job_c{0x2a3};
+// The top bit set: a negative bigint in PostgreSQL, still last in job id order.
+constexpr job_id job_high{0x8000000000000001};
+
+void must(const status& st) {
+  INFO(st.to_string());
+  REQUIRE(st.is_ok());
+}
+
+std::vector<event> stream_of(const journal& log, job_id job) {
+  std::vector<event> out;
+  must(log.read_stream(job, 1, out));
+  return out;
+}
+
+std::uint64_t highest_of(const journal& log, job_id job) {
+  std::uint64_t out = 0;
+  must(log.highest_seq(job, out));
+  return out;
+}
+
+std::uint64_t position_of(const journal& log) {
+  std::uint64_t out = 0;
+  must(log.highest_position(out));
+  return out;
+}
+
+std::vector<std::pair<std::uint64_t, std::string>> global_of(const journal& log,
+                                                             std::uint64_t from = 1) {
+  std::vector<std::pair<std::uint64_t, std::string>> out;
+  must(log.read_all(from, [&](std::uint64_t position, const event& e) {
+    out.emplace_back(position, to_string(e.env.job) + "/" + std::to_string(e.env.seq));
+    return true;
+  }));
+  return out;
+}
+
+std::vector<std::string> encoded(const std::vector<event>& events) {
+  std::vector<std::string> out;
+  for (auto& e : events)
+    out.push_back(encode_event(e));
+  return out;
+}
+
+TEMPLATE_TEST_CASE("an append reads back event for event with its positions", "[store][journal]",
+                   rocksdb_backend, postgres_backend) {
+  TestType b;
+  auto events = make_events(job_a, 0, 3);
+  std::uint64_t first = 0;
+  must(b.log().append(job_a, 0, events, &first));
+  CHECK(first == 1);
+  CHECK(encoded(stream_of(b.log(), job_a)) == encoded(events));
+  CHECK(highest_of(b.log(), job_a) == 3);
+  CHECK(position_of(b.log()) == 3);
+  must(b.log().append(job_a, 3, make_events(job_a, 3, 2), &first));
+  CHECK(first == 4);
+
+  std::vector<event> some;
+  must(b.log().read_stream(job_a, 2, 4, max_count, some));
+  CHECK(seqs(some) == std::vector<std::uint64_t>{2, 3, 4});
+  some.clear();
+  must(b.log().read_stream(job_a, 2, max_seq, 2, some));
+  CHECK(seqs(some) == std::vector<std::uint64_t>{2, 3});
+  some.clear();
+  must(b.log().read_stream(job_a, 4, 2, max_count, some));
+  CHECK(some.empty());
+
+  std::vector<std::uint64_t> scanned;
+  must(b.log().scan_stream(job_a, 1, max_seq, [&](const event& e) {
+    scanned.push_back(e.env.seq);
+    return e.env.seq < 3;
+  }));
+  CHECK(scanned == std::vector<std::uint64_t>{1, 2, 3});
+
+  SECTION("and again after a reopen") {
+    must(b.reopen());
+    CHECK(seqs(stream_of(b.log(), job_a)) == std::vector<std::uint64_t>{1, 2, 3, 4, 5});
+    must(b.log().append(job_a, 5, make_events(job_a, 5, 1), &first));
+    CHECK(first == 6);
+  }
+}
+
+TEMPLATE_TEST_CASE("an unknown job has highest sequence 0 and no events in either backend",
+                   "[store][journal]", rocksdb_backend, postgres_backend) {
+  TestType b;
+  CHECK(highest_of(b.log(), job_b) == 0);
+  CHECK(stream_of(b.log(), job_b).empty());
+  CHECK(position_of(b.log()) == 0);
+  CHECK(global_of(b.log()).empty());
+  job_state state;
+  must(b.log().load_job(job_b, state));
+  CHECK(state.seq == 0);
+  CHECK(state.id == job_b);
+}
+
+TEMPLATE_TEST_CASE("a stale expected sequence is a conflict that names the job and writes nothing",
+                   "[store][journal]", rocksdb_backend, postgres_backend) {
+  TestType b;
+  must(b.log().append(job_a, 0, make_events(job_a, 0, 2)));
+  auto st = b.log().append(job_a, 1, make_events(job_a, 1, 3));
+  CHECK(st.get_code() == status::code::conflict);
+  CHECK(st.message().find(to_string(job_a)) != std::string::npos);
+  CHECK(to_error(st).code == errc::conflict);
+  st = b.log().append(job_b, 4, make_events(job_b, 4, 1));
+  CHECK(st.get_code() == status::code::conflict);
+  CHECK(highest_of(b.log(), job_a) == 2);
+  CHECK(highest_of(b.log(), job_b) == 0);
+  CHECK(position_of(b.log()) == 2);
+  CHECK(global_of(b.log()).size() == 2);
+  std::uint64_t first = 0;
+  must(b.log().append(job_a, 2, make_events(job_a, 2, 1), &first));
+  CHECK(first == 3);
+}
+
+TEMPLATE_TEST_CASE("a conflicting append in a group fails alone and the others commit",
+                   "[store][journal]", rocksdb_backend, postgres_backend) {
+  TestType b;
+  must(b.log().append(job_c, 0, make_events(job_c, 0, 1)));
+  std::vector<std::promise<std::pair<status, std::uint64_t>>> done(4);
+  auto callback = [&](std::size_t i) {
+    return [&done, i](status st, std::uint64_t first) {
+      done[i].set_value({std::move(st), first});
+    };
+  };
+  // Queued back to back, so the writer is free to take them into one group.
+  b.log().append_async(job_a, 0, make_events(job_a, 0, 2), callback(0));
+  b.log().append_async(job_a, 0, make_events(job_a, 0, 1), callback(1));
+  b.log().append_async(job_b, 0, make_events(job_b, 0, 1), callback(2));
+  b.log().append_async(job_a, 2, make_events(job_a, 2, 1), callback(3));
+  std::vector<std::pair<status, std::uint64_t>> r;
+  for (auto& d : done)
+    r.push_back(d.get_future().get());
+  CHECK(r[0].first.is_ok());
+  CHECK(r[1].first.get_code() == status::code::conflict);
+  CHECK(r[2].first.is_ok());
+  CHECK(r[3].first.is_ok());
+  CHECK(r[0].second == 2);
+  CHECK(r[2].second == 4);
+  CHECK(r[3].second == 5);
+  CHECK(seqs(stream_of(b.log(), job_a)) == std::vector<std::uint64_t>{1, 2, 3});
+  CHECK(highest_of(b.log(), job_b) == 1);
+  CHECK(position_of(b.log()) == 5);
+}
+
+TEMPLATE_TEST_CASE("an envelope with the wrong job or sequence is refused and changes nothing",
+                   "[store][journal]", rocksdb_backend, postgres_backend) {
+  TestType b;
+  must(b.log().append(job_a, 0, make_events(job_a, 0, 1)));
+  auto wrong_job = make_events(job_b, 1, 1);
+  auto st = b.log().append(job_a, 1, wrong_job);
+  CHECK(st.get_code() == status::code::invalid_argument);
+  CHECK(st.message().find(to_string(job_b)) != std::string::npos);
+  auto wrong_seq = make_events(job_a, 2, 1);
+  st = b.log().append(job_a, 1, wrong_seq);
+  CHECK(st.get_code() == status::code::invalid_argument);
+  CHECK(st.message().find("has seq 3, expected 2") != std::string::npos);
+  st = b.log().append(job_a, 1, {});
+  CHECK(st.get_code() == status::code::invalid_argument);
+  std::promise<status> async_done;
+  b.log().append_async(job_a, 1, wrong_seq,
+                       [&](status s, std::uint64_t) { async_done.set_value(std::move(s)); });
+  CHECK(async_done.get_future().get().get_code() == status::code::invalid_argument);
+  CHECK(highest_of(b.log(), job_a) == 1);
+  CHECK(position_of(b.log()) == 1);
+}
+
+TEMPLATE_TEST_CASE("read_all gives every event in commit order from a position", "[store][journal]",
+                   rocksdb_backend, postgres_backend) {
+  TestType b;
+  must(b.log().append(job_a, 0, make_events(job_a, 0, 2)));
+  must(b.log().append(job_b, 0, make_events(job_b, 0, 1)));
+  must(b.log().append(job_a, 2, make_events(job_a, 2, 1)));
+  must(b.log().append(job_c, 0, make_events(job_c, 0, 2)));
+  using row = std::pair<std::uint64_t, std::string>;
+  auto a = to_string(job_a), bb = to_string(job_b), c = to_string(job_c);
+  CHECK(
+    global_of(b.log())
+    == std::vector<row>{
+      {1, a + "/1"}, {2, a + "/2"}, {3, bb + "/1"}, {4, a + "/3"}, {5, c + "/1"}, {6, c + "/2"}});
+  CHECK(global_of(b.log(), 4) == std::vector<row>{{4, a + "/3"}, {5, c + "/1"}, {6, c + "/2"}});
+  CHECK(global_of(b.log(), 7).empty());
+  std::vector<std::uint64_t> first_two;
+  must(b.log().read_all(1, [&](std::uint64_t position, const event&) {
+    first_two.push_back(position);
+    return first_two.size() < 2;
+  }));
+  CHECK(first_two == std::vector<std::uint64_t>{1, 2});
+  CHECK(position_of(b.log()) == 6);
+}
+
+TEMPLATE_TEST_CASE("for_each_stream lists every job in unsigned id order with its highest sequence",
+                   "[store][journal]", rocksdb_backend, postgres_backend) {
+  TestType b;
+  must(b.log().append(job_high, 0, make_events(job_high, 0, 1)));
+  must(b.log().append(job_b, 0, make_events(job_b, 0, 3)));
+  must(b.log().append(job_a, 0, make_events(job_a, 0, 2)));
+  auto deleted = make_event(job_a, 3, job_deleted{}, t0 + std::chrono::hours{1});
+  must(b.log().append(job_a, 2, {deleted}));
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> seen;
+  std::optional<instant> deleted_at;
+  must(b.log().for_each_stream([&](const stream_info& info) {
+    seen.emplace_back(info.job.value, info.highest_seq);
+    if (info.job == job_a)
+      deleted_at = info.deleted_at;
+    CHECK_FALSE(info.purged);
+    return true;
+  }));
+  CHECK(seen
+        == std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+          {job_a.value, 3}, {job_b.value, 3}, {job_high.value, 1}});
+  REQUIRE(deleted_at.has_value());
+  CHECK(*deleted_at == t0 + std::chrono::hours{1});
+  std::size_t calls = 0;
+  must(b.log().for_each_stream([&](const stream_info&) { return ++calls < 2; }));
+  CHECK(calls == 2);
+}
+
+// A job's life through decide, as the job actor appends it.
+struct driven {
+  job_state state;
+  instant now = t0;
+  void send(journal& log, command_body body) {
+    auto events = decide(state, command{std::move(body), "user:alice", {}}, now);
+    INFO((events ? std::string{} : events.err().message));
+    REQUIRE(events.ok());
+    must(log.append(state.id.value ? state.id : job_a, state.seq, *events));
+    for (auto& e : *events)
+      state = evolve(std::move(state), e);
+    now += std::chrono::minutes{1};
+  }
+};
+
+TEMPLATE_TEST_CASE("a snapshot plus the later events loads the same job as the full fold",
+                   "[store][journal]", rocksdb_backend, postgres_backend) {
+  TestType b;
+  driven j;
+  j.send(b.log(), create_job{job_a,
+                             "report",
+                             every_schedule{std::chrono::hours{1}, {}, every_anchor::grid},
+                             handler_target{"noop", ""},
+                             {}});
+  j.send(b.log(), pause_job{});
+  must(b.log().save_snapshot(job_a, j.state));
+  auto at_snapshot = j.state;
+  j.send(b.log(), resume_job{});
+  j.send(b.log(), pause_job{});
+
+  loaded_snapshot snap;
+  must(b.log().load_latest_snapshot(job_a, snap));
+  REQUIRE(snap.state.has_value());
+  CHECK(snap.warning.empty());
+  CHECK(encode_state(*snap.state) == encode_state(at_snapshot));
+
+  job_state full;
+  full.id = job_a;
+  for (auto& e : stream_of(b.log(), job_a))
+    full = evolve(std::move(full), e);
+  job_state loaded;
+  std::string warning = "untouched";
+  must(b.log().load_job(job_a, loaded, &warning));
+  CHECK(warning.empty());
+  CHECK(encode_state(loaded) == encode_state(full));
+  CHECK(encode_state(loaded) == encode_state(j.state));
+
+  std::vector<std::string> all;
+  must(b.log().load_jobs([&](job_state&& s, const std::string& w) {
+    CHECK(w.empty());
+    all.push_back(encode_state(s));
+    return true;
+  }));
+  CHECK(all == std::vector<std::string>{encode_state(j.state)});
+
+  SECTION("a snapshot of another job, at seq 0 or beyond the stream is refused") {
+    auto other = j.state;
+    other.id = job_b;
+    CHECK(b.log().save_snapshot(job_a, other).get_code() == status::code::invalid_argument);
+    auto zero = j.state;
+    zero.seq = 0;
+    CHECK(b.log().save_snapshot(job_a, zero).get_code() == status::code::invalid_argument);
+    auto beyond = j.state;
+    beyond.seq = 99;
+    CHECK(b.log().save_snapshot(job_a, beyond).get_code() == status::code::invalid_argument);
+    must(b.log().load_latest_snapshot(job_a, snap));
+    REQUIRE(snap.state.has_value());
+    CHECK(snap.state->seq == at_snapshot.seq);
+  }
+}
+
+TEMPLATE_TEST_CASE("an undecodable event is refused naming its job and sequence",
+                   "[store][journal]", rocksdb_backend, postgres_backend) {
+  TestType b;
+  auto events = make_events(job_a, 0, 3);
+  must(b.log().append(job_a, 0, events));
+  auto good = encode_event(events[1]);
+  auto [bytes, code] = GENERATE_COPY(table<std::string, status::code>({
+    {std::string{static_cast<char>(codec_version + 1)} + good.substr(1),
+     status::code::newer_format},
+    {good.substr(0, 1) + std::string{"\xff\xff"} + good.substr(3), status::code::unknown_event},
+    {good.substr(0, good.size() / 2), status::code::corruption},
+  }));
+  b.plant_event_bytes(job_a, 2, bytes);
+  std::vector<event> out;
+  auto st = b.log().read_stream(job_a, 1, out);
+  INFO(st.to_string());
+  CHECK(st.get_code() == code);
+  CHECK(st.message().find("job " + to_string(job_a) + " seq 2") != std::string::npos);
+  job_state state;
+  st = b.log().load_job(job_a, state);
+  CHECK(st.get_code() == code);
+  CHECK(st.message().find("job " + to_string(job_a) + " seq 2") != std::string::npos);
+  out.clear();
+  must(b.log().read_stream(job_a, 3, out));
+  CHECK(seqs(out) == std::vector<std::uint64_t>{3});
+}
+
+TEMPLATE_TEST_CASE("storage written by a newer format is refused with a clear error",
+                   "[store][journal]", rocksdb_backend, postgres_backend) {
+  TestType b;
+  must(b.log().append(job_a, 0, make_events(job_a, 0, 1)));
+  b.mark_newer_format();
+  auto st = b.reopen();
+  INFO(st.to_string());
+  CHECK(st.get_code() == status::code::newer_format);
+  CHECK(st.message().find("version 2") != std::string::npos);
+  CHECK(st.message().find("upgrade Almanac") != std::string::npos);
+  CHECK(to_error(st).code == errc::newer_format);
+}
+
+} // namespace
+} // namespace almanac::store::test

@@ -1,0 +1,347 @@
+// What only the PostgreSQL backend has to prove: its global order holds with several writers
+// and processes committing concurrently, it survives the server going away (restart, kill -9),
+// and its connection handling never leaks the password.
+#include "journal_backends.hpp"
+
+#include <libpq-fe.h>
+
+#include <atomic>
+#include <future>
+#include <set>
+#include <thread>
+
+namespace almanac::store::test {
+namespace {
+
+using almanac::test::pg_cluster;
+using almanac::test::pg_cluster_options;
+
+void must(const status& st) {
+  INFO(st.to_string());
+  REQUIRE(st.is_ok());
+}
+
+// A session of its own, for a test that must hold a lock or terminate a backend.
+class session {
+public:
+  explicit session(const std::string& conninfo) : conn_(PQconnectdb(conninfo.c_str())) {
+    REQUIRE(PQstatus(conn_) == CONNECTION_OK);
+  }
+  ~session() { PQfinish(conn_); }
+  std::string exec(const std::string& sql) {
+    auto* r = PQexec(conn_, sql.c_str());
+    auto st = PQresultStatus(r);
+    INFO(sql << ": " << PQresultErrorMessage(r));
+    CHECK((st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK));
+    std::string out = st == PGRES_TUPLES_OK && PQntuples(r) > 0 ? PQgetvalue(r, 0, 0) : "";
+    PQclear(r);
+    return out;
+  }
+
+private:
+  PGconn* conn_;
+};
+
+TEST_CASE("concurrent writers on two pg_log instances never let a tailing reader skip an event",
+          "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto first = postgres_backend::open_pg(conninfo);
+  auto second = postgres_backend::open_pg(conninfo);
+  constexpr int writers = 4;
+  constexpr int appends_per_writer = 400;
+  std::atomic<int> running{writers};
+  std::atomic<bool> failed{false};
+  std::vector<std::thread> threads;
+  std::mutex acked_mtx;
+  std::set<std::pair<std::uint64_t, std::uint64_t>> acked;
+  for (int w = 0; w < writers; ++w) {
+    threads.emplace_back([&, w] {
+      auto& log = w % 2 == 0 ? *first : *second;
+      // Two jobs per writer, appends of 1 to 3 events.
+      job_id jobs[2] = {job_id{0x1000u + 2u * static_cast<unsigned>(w)},
+                        job_id{0x1001u + 2u * static_cast<unsigned>(w)}};
+      std::uint64_t seq[2] = {0, 0};
+      for (int i = 0; i < appends_per_writer && !failed; ++i) {
+        auto k = i % 2;
+        auto n = static_cast<std::size_t>(1 + i % 3);
+        auto st = log.append(jobs[k], seq[k], make_events(jobs[k], seq[k], n));
+        if (!st) {
+          failed = true;
+          break;
+        }
+        std::lock_guard lock{acked_mtx};
+        for (std::size_t e = 1; e <= n; ++e)
+          acked.emplace(jobs[k].value, seq[k] + e);
+        seq[k] += n;
+      }
+      --running;
+    });
+  }
+  // The reader tails read_all from its last position, as a projection does, while they write.
+  auto reader_log = postgres_backend::open_pg(conninfo);
+  std::vector<std::uint64_t> positions;
+  std::set<std::pair<std::uint64_t, std::uint64_t>> read;
+  std::uint64_t last = 0;
+  int polls = 0;
+  auto poll = [&] {
+    ++polls;
+    return reader_log->read_all(last + 1, [&](std::uint64_t position, const event& e) {
+      positions.push_back(position);
+      read.emplace(e.env.job.value, e.env.seq);
+      last = position;
+      return true;
+    });
+  };
+  while (running > 0)
+    must(poll());
+  for (auto& t : threads)
+    t.join();
+  REQUIRE_FALSE(failed);
+  must(poll());
+  INFO("polls while writing: " << polls);
+  std::uint64_t total = 0;
+  must(reader_log->highest_position(total));
+  CHECK(total == acked.size());
+  REQUIRE(positions.size() == total);
+  for (std::size_t i = 0; i < positions.size(); ++i)
+    REQUIRE(positions[i] == i + 1);
+  CHECK(read == acked);
+  CHECK(first->group_commits() + second->group_commits() > 0);
+}
+
+TEST_CASE("an append after a restart of the PostgreSQL server reconnects and succeeds",
+          "[store][postgres]") {
+  pg_cluster cluster{pg_cluster_options{true}};
+  auto conninfo = cluster.create_database();
+  auto log = postgres_backend::open_pg(conninfo);
+  constexpr job_id job{0x77};
+  must(log->append(job, 0, make_events(job, 0, 2)));
+  cluster.stop();
+  std::uint64_t highest = 0;
+  auto down = log->append(job, 2, make_events(job, 2, 1));
+  CHECK(down.get_code() == status::code::unavailable);
+  CHECK(log->highest_seq(job, highest).get_code() == status::code::unavailable);
+  cluster.start();
+  std::uint64_t position = 0;
+  must(log->append(job, 2, make_events(job, 2, 1), &position));
+  CHECK(position == 3);
+  must(log->highest_seq(job, highest));
+  CHECK(highest == 3);
+  std::vector<event> out;
+  must(log->read_stream(job, 1, out));
+  CHECK(seqs(out) == std::vector<std::uint64_t>{1, 2, 3});
+}
+
+TEST_CASE("an append whose connection is lost before commit writes nothing and the next reconnects",
+          "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto log = postgres_backend::open_pg(conninfo);
+  constexpr job_id job{0x78};
+  must(log->append(job, 0, make_events(job, 0, 1)));
+  session locker{conninfo};
+  session killer{conninfo};
+  // The writer will wait on the counter's row lock: its transaction is open, nothing committed.
+  locker.exec("BEGIN");
+  locker.exec("SELECT highest FROM almanac_position FOR UPDATE");
+  std::promise<status> done;
+  log->append_async(job, 1, make_events(job, 1, 2),
+                    [&](status st, std::uint64_t) { done.set_value(std::move(st)); });
+  auto future = done.get_future();
+  // Terminates the waiting writer's backend, twice: the first loss is retried on a new
+  // connection, the second fails the append.
+  auto waiting_writer = [&] {
+    for (int i = 0; i < 600; ++i) {
+      auto pid = killer.exec("SELECT pid FROM pg_stat_activity WHERE application_name = "
+                             "'almanac' AND wait_event_type = 'Lock'");
+      if (!pid.empty())
+        return pid;
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    }
+    return std::string{};
+  };
+  for (int round = 0; round < 2; ++round) {
+    auto pid = waiting_writer();
+    REQUIRE_FALSE(pid.empty());
+    killer.exec("SELECT pg_terminate_backend(" + pid + ")");
+    // The next round's lookup must not find the terminated backend again.
+    for (int i = 0;
+         i < 600 && killer.exec("SELECT 1 FROM pg_stat_activity WHERE pid = " + pid) == "1"; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  REQUIRE(future.wait_for(std::chrono::seconds{60}) == std::future_status::ready);
+  auto st = future.get();
+  INFO(st.to_string());
+  CHECK(st.get_code() == status::code::unavailable);
+  locker.exec("ROLLBACK");
+  std::uint64_t highest = 0;
+  must(log->highest_seq(job, highest));
+  CHECK(highest == 1);
+  std::uint64_t position = 0;
+  must(log->append(job, 1, make_events(job, 1, 2), &position));
+  CHECK(position == 2);
+  std::vector<event> out;
+  must(log->read_stream(job, 1, out));
+  CHECK(seqs(out) == std::vector<std::uint64_t>{1, 2, 3});
+}
+
+TEST_CASE("a stale append fails alone inside a group whose other appends commit together",
+          "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto log = postgres_backend::open_pg(conninfo);
+  constexpr job_id a{0x81};
+  constexpr job_id b{0x82};
+  session locker{conninfo};
+  session watcher{conninfo};
+  // While the writer waits for the counter's lock with the first append, the others queue up
+  // behind it and become the next group, stale one included.
+  locker.exec("BEGIN");
+  locker.exec("SELECT highest FROM almanac_position FOR UPDATE");
+  std::vector<std::promise<std::pair<status, std::uint64_t>>> done(4);
+  auto callback = [&](std::size_t i) {
+    return [&done, i](status st, std::uint64_t first) {
+      done[i].set_value({std::move(st), first});
+    };
+  };
+  log->append_async(a, 0, make_events(a, 0, 2), callback(0));
+  bool waiting = false;
+  for (int i = 0; i < 600 && !waiting; ++i) {
+    waiting = !watcher
+                 .exec("SELECT pid FROM pg_stat_activity WHERE application_name = 'almanac' "
+                       "AND wait_event_type = 'Lock'")
+                 .empty();
+    if (!waiting)
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  REQUIRE(waiting);
+  log->append_async(a, 0, make_events(a, 0, 1), callback(1));
+  log->append_async(b, 0, make_events(b, 0, 3), callback(2));
+  log->append_async(a, 2, make_events(a, 2, 1), callback(3));
+  locker.exec("ROLLBACK");
+  std::vector<std::pair<status, std::uint64_t>> r;
+  for (auto& d : done)
+    r.push_back(d.get_future().get());
+  CHECK(r[0].first.is_ok());
+  CHECK(r[1].first.get_code() == status::code::conflict);
+  CHECK(r[1].first.message().find(to_string(a)) != std::string::npos);
+  CHECK(r[2].first.is_ok());
+  CHECK(r[3].first.is_ok());
+  CHECK(r[0].second == 1);
+  CHECK(r[2].second == 3);
+  CHECK(r[3].second == 6);
+  // One transaction for the first append, one for the three behind it.
+  CHECK(log->group_commits() == 2);
+  std::vector<event> out;
+  must(log->read_stream(a, 1, out));
+  CHECK(seqs(out) == std::vector<std::uint64_t>{1, 2, 3});
+  std::uint64_t position = 0;
+  must(log->highest_position(position));
+  CHECK(position == 6);
+}
+
+TEST_CASE("every acknowledged append survives a kill -9 of the postmaster during appends",
+          "[store][postgres]") {
+  // fsync and synchronous_commit on: acknowledged must mean on disk.
+  pg_cluster cluster{pg_cluster_options{true}};
+  auto conninfo = cluster.create_database();
+  REQUIRE(pg_cluster::query(conninfo, "SHOW synchronous_commit") == "on");
+  REQUIRE(pg_cluster::query(conninfo, "SHOW fsync") == "on");
+  std::set<std::pair<std::uint64_t, std::uint64_t>> acked;
+  std::atomic<std::size_t> acked_count{0};
+  {
+    auto log = postgres_backend::open_pg(conninfo);
+    std::mutex mtx;
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> writers;
+    for (unsigned w = 0; w < 3; ++w) {
+      writers.emplace_back([&, w] {
+        job_id job{0x900u + w};
+        std::uint64_t seq = 0;
+        while (!stop) {
+          if (!log->append(job, seq, make_events(job, seq, 2)))
+            return;
+          std::lock_guard lock{mtx};
+          acked.emplace(job.value, seq + 1);
+          acked.emplace(job.value, seq + 2);
+          seq += 2;
+          ++acked_count;
+        }
+      });
+    }
+    for (int i = 0; i < 6000 && acked_count < 300; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    REQUIRE(acked_count >= 300);
+    cluster.kill_postmaster();
+    stop = true;
+    for (auto& t : writers)
+      t.join();
+  }
+  cluster.start();
+  auto log = postgres_backend::open_pg(conninfo);
+  std::set<std::pair<std::uint64_t, std::uint64_t>> found;
+  must(log->read_all(1, [&](std::uint64_t, const event& e) {
+    found.emplace(e.env.job.value, e.env.seq);
+    return true;
+  }));
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> lost;
+  for (auto& a : acked)
+    if (!found.count(a))
+      lost.push_back(a);
+  INFO("acknowledged " << acked.size() << ", found " << found.size());
+  CHECK(lost.empty());
+  std::uint64_t position = 0;
+  must(log->highest_position(position));
+  CHECK(position == found.size());
+}
+
+TEST_CASE("a connection error names host and user but never the password", "[store][postgres]") {
+  auto& cluster = pg_cluster::shared();
+  std::unique_ptr<pg_log> log;
+  auto st = pg_log::open("host=" + cluster.directory()
+                           + "/nowhere port=5432 user=almanac password=s3cret-pw dbname=x",
+                         {}, log);
+  INFO(st.to_string());
+  CHECK(st.get_code() == status::code::unavailable);
+  CHECK(st.message().find("user almanac") != std::string::npos);
+  CHECK(st.message().find("/nowhere") != std::string::npos);
+  CHECK(st.message().find("s3cret-pw") == std::string::npos);
+  st = pg_log::open("postgresql://almanac:s3cret-pw@/x?host=" + cluster.directory() + "/nowhere",
+                    {}, log);
+  CHECK(st.get_code() == status::code::unavailable);
+  CHECK(st.message().find("s3cret-pw") == std::string::npos);
+}
+
+TEST_CASE("a postgresql URI opens the log and the schema is created once", "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto db = conninfo.substr(conninfo.rfind('=') + 1);
+  auto uri = "postgresql://almanac@/" + db + "?host=" + pg_cluster::shared().directory();
+  {
+    std::unique_ptr<pg_log> log;
+    must(pg_log::open(uri, {}, log));
+    must(log->append(job_id{1}, 0, make_events(job_id{1}, 0, 1)));
+  }
+  std::unique_ptr<pg_log> again;
+  must(pg_log::open(conninfo, {}, again));
+  std::uint64_t highest = 0;
+  must(again->highest_seq(job_id{1}, highest));
+  CHECK(highest == 1);
+  CHECK(pg_cluster::query(conninfo, "SELECT count(*) FROM almanac_schema_version") == "1");
+  CHECK(pg_cluster::query(conninfo, "SELECT version FROM almanac_schema_version") == "1");
+}
+
+TEST_CASE("appends after close fail with unavailable", "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto log = postgres_backend::open_pg(conninfo);
+  must(log->close());
+  CHECK(log->append(job_id{1}, 0, make_events(job_id{1}, 0, 1)).get_code()
+        == status::code::unavailable);
+  std::promise<status> done;
+  log->append_async(job_id{1}, 0, make_events(job_id{1}, 0, 1),
+                    [&](status st, std::uint64_t) { done.set_value(std::move(st)); });
+  CHECK(done.get_future().get().get_code() == status::code::unavailable);
+  std::uint64_t h = 0;
+  CHECK(log->highest_seq(job_id{1}, h).get_code() == status::code::unavailable);
+  must(log->close());
+}
+
+} // namespace
+} // namespace almanac::store::test
