@@ -2,9 +2,9 @@
 // supervisor really ask of a log. Job actors append their events (with the sequence they expect)
 // and save snapshots; an actor spawned for a passivated job, and the log reader, load a job's
 // state (snapshot + tail). An id ever used is never used again because its stream exists: a
-// create's append expecting sequence 0 is refused with conflict. Implemented over the RocksDB
-// event log (rocksdb_job_log) and in memory (memory_job_log, for tests); another backend
-// implements the same three calls. Every call is thread-safe.
+// create's append expecting sequence 0 is refused with conflict. Implemented over either backend
+// of the store's journal (journal_job_log: RocksDB or PostgreSQL) and in memory (memory_job_log,
+// for tests). Every call is thread-safe.
 #pragma once
 
 #include "events/event.hpp"
@@ -19,7 +19,7 @@
 namespace almanac {
 
 namespace store {
-class event_log;
+class journal;
 } // namespace store
 
 class job_log {
@@ -47,10 +47,10 @@ public:
   virtual store::status save_snapshot(job_id job, const job_state& state) = 0;
 };
 
-// The job log over the RocksDB event log, which must outlive it.
-class rocksdb_job_log final : public job_log {
+// The job log over a journal (store/journal.hpp), which must outlive it.
+class journal_job_log final : public job_log {
 public:
-  explicit rocksdb_job_log(store::event_log& log) : log_(log) {}
+  explicit journal_job_log(store::journal& log) : log_(log) {}
 
   void append(job_id job, std::uint64_t expected_seq, std::vector<event> events,
               append_callback done) override;
@@ -58,7 +58,7 @@ public:
   store::status save_snapshot(job_id job, const job_state& state) override;
 
 private:
-  store::event_log& log_;
+  store::journal& log_;
 };
 
 } // namespace almanac

@@ -58,7 +58,7 @@ result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
     p->exec->register_handler(name, std::move(fn));
   p->ctx = std::make_shared<runtime_context>();
   p->ctx->log = p->log.get();
-  p->jobs = std::make_unique<rocksdb_job_log>(*p->log);
+  p->jobs = std::make_unique<journal_job_log>(*p->log);
   p->ctx->jobs = p->jobs.get();
   p->ctx->exec = p->exec.get();
   p->ctx->clk = opts.clk ? opts.clk : &p->wall;
