@@ -150,21 +150,21 @@ public:
 
   // Applies every put, erase and checkpoint of `batch` atomically (one WriteBatch, synced per
   // open_options::sync). Errors: invalid_argument (a name empty or longer than 200 bytes).
-  status write_projections(const projection_batch& batch);
+  status write_projections(const projection_batch& batch) override;
 
   // The checkpoint of `projection`: 0 when it has none.
-  status read_checkpoint(std::string_view projection, std::uint64_t& position) const;
+  status read_checkpoint(std::string_view projection, std::uint64_t& position) const override;
 
   // One entry. Errors: not_found.
   status get_projection(std::string_view projection, std::string_view key,
-                        std::string& value) const;
+                        std::string& value) const override;
 
   // The entries `scan` selects, appended to `out`.
   status scan_projection(std::string_view projection, const projection_scan& scan,
-                         std::vector<projection_row>& out) const;
+                         std::vector<projection_row>& out) const override;
 
   // Removes every entry and the checkpoint of `projection`, so it can be rebuilt from position 1.
-  status drop_projection(std::string_view projection);
+  status drop_projection(std::string_view projection) override;
 
   // -- integrity and retention -----------------------------------------------------------------
 

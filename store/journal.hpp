@@ -9,6 +9,7 @@
 // write-ahead-log salvage. docs/STORAGE.md says what each backend guarantees.
 #pragma once
 
+#include "store/projection_batch.hpp"
 #include "store/status.hpp"
 
 #include "events/event.hpp"
@@ -133,6 +134,30 @@ public:
   // streams are not visited. Errors as read_stream (the first corrupt event stops the walk).
   virtual status
   load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const = 0;
+
+  // -- projections -----------------------------------------------------------------------------
+
+  // Applies every put, erase and checkpoint of `batch` atomically: after a crash a projection
+  // is exactly as of its checkpoint. Within a batch the last write to a key (or to a
+  // projection's checkpoint) wins. Errors: invalid_argument (a name empty or longer than
+  // max_projection_name bytes; nothing is written), unavailable (closed, or unreachable).
+  virtual status write_projections(const projection_batch& batch) = 0;
+
+  // The checkpoint of `projection`: 0 when it has none.
+  virtual status read_checkpoint(std::string_view projection, std::uint64_t& position) const = 0;
+
+  // One entry. Errors: not_found (the message names projection and key).
+  virtual status get_projection(std::string_view projection, std::string_view key,
+                                std::string& value) const = 0;
+
+  // The entries `scan` selects (projection_batch.hpp), keys compared as unsigned bytes,
+  // appended to `out`.
+  virtual status scan_projection(std::string_view projection, const projection_scan& scan,
+                                 std::vector<projection_row>& out) const = 0;
+
+  // Removes every entry and the checkpoint of `projection`, so it can be rebuilt from position 1.
+  virtual status drop_projection(std::string_view projection) = 0;
+
 };
 
 } // namespace almanac::store

@@ -1,5 +1,7 @@
 #include "store/postgres/pg_log.hpp"
 
+#include "store/detail/keys.hpp"
+#include "store/detail/projection_names.hpp"
 #include "store/postgres/detail/pg_conn.hpp"
 #include "store/postgres/detail/pg_schema.hpp"
 
@@ -644,6 +646,185 @@ pg_log::load_jobs(const std::function<bool(job_state&&, const std::string& warni
       return status{};
   }
   return status{};
+}
+
+// One batch as one statement: the erases, the puts and the checkpoints (data-modifying CTEs see
+// one snapshot and commit together). The batch is reduced first to the last write per key, so no
+// row is touched twice, which ON CONFLICT DO UPDATE forbids within a statement.
+constexpr std::string_view write_projections_sql =
+  "WITH del AS ("
+  "  DELETE FROM almanac_projections p USING unnest($1::bytea[], $2::bytea[]) AS d(n, k)"
+  "   WHERE p.name = d.n AND p.key = d.k),"
+  " ins AS ("
+  "  INSERT INTO almanac_projections (name, key, value)"
+  "  SELECT n, k, v FROM unnest($3::bytea[], $4::bytea[], $5::bytea[]) AS i(n, k, v)"
+  "  ON CONFLICT (name, key) DO UPDATE SET value = EXCLUDED.value)"
+  "INSERT INTO almanac_checkpoints (name, position)"
+  "  SELECT n, p FROM unnest($6::bytea[], $7::bigint[]) AS c(n, p)"
+  "  ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position";
+
+status pg_log::write_projections(const projection_batch& batch) {
+  if (impl_->closed)
+    return status::unavailable("write_projections: the log is closed");
+  using kind = projection_batch::op::kind;
+  // (name, key) -> the value of the last put, or nullptr for an erase.
+  std::map<std::pair<std::string_view, std::string_view>, const std::string*> entries;
+  std::map<std::string_view, std::uint64_t> checkpoints;
+  for (auto& op : batch.ops()) {
+    if (auto st = check_projection_name(op.projection); !st)
+      return st;
+    switch (op.what) {
+      case kind::put:
+        entries[{op.projection, op.key}] = &op.value;
+        break;
+      case kind::erase:
+        entries[{op.projection, op.key}] = nullptr;
+        break;
+      case kind::checkpoint:
+        checkpoints[op.projection] = op.position;
+        break;
+    }
+  }
+  if (entries.empty() && checkpoints.empty())
+    return status{};
+  std::vector<std::string_view> del_name, del_key, put_name, put_key, put_value, cp_name;
+  std::vector<std::int64_t> cp_position;
+  for (auto& [where, value] : entries) {
+    if (value) {
+      put_name.push_back(where.first);
+      put_key.push_back(where.second);
+      put_value.push_back(*value);
+    } else {
+      del_name.push_back(where.first);
+      del_key.push_back(where.second);
+    }
+  }
+  for (auto& [name, position] : checkpoints) {
+    if (position > db_max)
+      return status::invalid_argument("checkpoint of projection " + std::string{name} + " at "
+                                      + std::to_string(position)
+                                      + ": positions beyond 2^63 - 1 are not stored");
+    cp_name.push_back(name);
+    cp_position.push_back(to_db(position));
+  }
+  pg_params params;
+  params.add_bytes_array(del_name)
+    .add_bytes_array(del_key)
+    .add_bytes_array(put_name)
+    .add_bytes_array(put_key)
+    .add_bytes_array(put_value)
+    .add_bytes_array(cp_name)
+    .add_i64_array(cp_position);
+  return impl_->with_reader("writing " + std::to_string(batch.size()) + " projection entries",
+                            [&](pg_connection& c) { return c.exec(write_projections_sql, params); });
+}
+
+status pg_log::read_checkpoint(std::string_view projection, std::uint64_t& position) const {
+  position = 0;
+  if (auto st = check_projection_name(projection); !st)
+    return st;
+  return impl_->with_reader("read_checkpoint", [&](pg_connection& c) {
+    pg_rows rows;
+    auto st = c.exec("SELECT position FROM almanac_checkpoints WHERE name = $1::bytea",
+                     pg_params{}.add_bytes(projection), &rows);
+    if (st && rows.size() == 1)
+      position = from_db(rows.i64(0, 0));
+    return st;
+  });
+}
+
+status pg_log::get_projection(std::string_view projection, std::string_view key,
+                              std::string& value) const {
+  if (auto st = check_projection_name(projection); !st)
+    return st;
+  auto where = "projection " + std::string{projection} + " key " + printable_key(key);
+  bool found = false;
+  auto st = impl_->with_reader(where, [&](pg_connection& c) {
+    pg_rows rows;
+    auto st = c.exec("SELECT value FROM almanac_projections WHERE name = $1::bytea"
+                     " AND key = $2::bytea",
+                     pg_params{}.add_bytes(projection).add_bytes(key), &rows);
+    if (st && rows.size() == 1) {
+      found = true;
+      value.assign(rows.bytes(0, 0));
+    }
+    return st;
+  });
+  if (st && !found)
+    return status::not_found(where);
+  return st;
+}
+
+status pg_log::scan_projection(std::string_view projection, const projection_scan& scan,
+                               std::vector<projection_row>& out) const {
+  if (auto st = check_projection_name(projection); !st)
+    return st;
+  if (impl_->closed)
+    return status::unavailable("scan_projection: the log is closed");
+  if (scan.limit == 0)
+    return status{};
+  bool forward = scan.direction == scan_direction::forward;
+  // The prefix is the range [prefix, successor): no successor (a prefix of 0xff bytes only, or
+  // none) leaves the range open above. `from` bounds the start side; after the first page the
+  // last key returned does, exclusively.
+  auto upper = prefix_successor(scan.prefix);
+  std::optional<std::string> start;
+  if (!scan.from.empty())
+    start = scan.from;
+  bool after = false;
+  std::size_t left = scan.limit;
+  while (left > 0) {
+    auto page = static_cast<std::int64_t>(std::min<std::size_t>(left, page_rows));
+    std::string sql = "SELECT key, value FROM almanac_projections WHERE name = $1::bytea"
+                      " AND key >= $2::bytea";
+    pg_params params;
+    params.add_bytes(projection).add_bytes(scan.prefix).add_i64(page);
+    int next = 4;
+    if (!upper.empty()) {
+      sql += " AND key < $" + std::to_string(next++) + "::bytea";
+      params.add_bytes(upper);
+    }
+    if (start) {
+      sql += std::string{" AND key "} + (forward ? ">" : "<") + (after ? "" : "=") + " $"
+             + std::to_string(next++) + "::bytea";
+      params.add_bytes(*start);
+    }
+    sql += forward ? " ORDER BY key" : " ORDER BY key DESC";
+    sql += " LIMIT $3";
+    std::size_t got = 0;
+    auto st = impl_->with_reader("scanning projection " + std::string{projection},
+                                 [&](pg_connection& c) {
+                                   pg_rows rows;
+                                   auto st = c.exec(sql, params, &rows);
+                                   if (!st)
+                                     return st;
+                                   got = static_cast<std::size_t>(rows.size());
+                                   for (int r = 0; r < rows.size(); ++r)
+                                     out.push_back({std::string{rows.bytes(r, 0)},
+                                                    std::string{rows.bytes(r, 1)}});
+                                   return status{};
+                                 });
+    if (!st)
+      return st;
+    left -= got;
+    if (got < static_cast<std::size_t>(page))
+      break;
+    start = out.back().key;
+    after = true;
+  }
+  return status{};
+}
+
+status pg_log::drop_projection(std::string_view projection) {
+  if (auto st = check_projection_name(projection); !st)
+    return st;
+  return impl_->with_reader("dropping projection " + std::string{projection},
+                            [&](pg_connection& c) {
+                              return c.exec("WITH e AS (DELETE FROM almanac_projections"
+                                            " WHERE name = $1::bytea)"
+                                            " DELETE FROM almanac_checkpoints WHERE name = $1::bytea",
+                                            pg_params{}.add_bytes(projection));
+                            });
 }
 
 } // namespace almanac::store

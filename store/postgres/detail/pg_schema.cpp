@@ -39,6 +39,20 @@ const std::vector<std::vector<std::string_view>>& migrations() {
       "  state bytea NOT NULL,"
       "  saved_at timestamptz NOT NULL DEFAULT now())",
     },
+    // 2: projections and their checkpoints; streams remember that retention purged them.
+    {
+      // Names and keys are bytes: bytea compares as unsigned bytes (memcmp, then length), the
+      // order scan_projection promises.
+      "CREATE TABLE almanac_projections ("
+      "  name bytea NOT NULL,"
+      "  key bytea NOT NULL,"
+      "  value bytea NOT NULL,"
+      "  PRIMARY KEY (name, key))",
+      "CREATE TABLE almanac_checkpoints ("
+      "  name bytea PRIMARY KEY,"
+      "  position bigint NOT NULL)",
+      "ALTER TABLE almanac_streams ADD COLUMN purged boolean NOT NULL DEFAULT false",
+    },
   };
   return all;
 }
