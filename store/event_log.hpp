@@ -9,7 +9,7 @@
 // append_async() and never block. See docs/BENCHMARKS.md for the figures.
 //
 // It is the RocksDB backend of the journal contract (store/journal.hpp, docs/STORAGE.md); what
-// the contract does not cover yet (projections, verify, retention, secondary opens) is here only.
+// the contract does not cover yet (verify, secondary opens, maintenance) is here only.
 #pragma once
 
 #include "store/journal.hpp"
@@ -37,8 +37,6 @@
 
 namespace almanac::store {
 
-// How long a deleted job's stream is kept before purge_deleted() may remove it. Default: 30 days.
-inline constexpr duration default_retention = std::chrono::hours{24 * 30};
 
 // Creates `dir` and each missing parent with mode 0700, leaving the mode of every directory
 // that exists alone. Errors: io_error naming the directory.
@@ -178,7 +176,7 @@ public:
   // recorded at or before now - retention. Their highest sequence and the highest position stay.
   // `purged` (optional) receives the number of streams purged. Not for read-only instances.
   status purge_deleted(instant now, duration retention = default_retention,
-                       std::uint64_t* purged = nullptr);
+                       std::uint64_t* purged = nullptr) override;
 
   // -- maintenance -----------------------------------------------------------------------------
 

@@ -4,9 +4,9 @@
 // both, errors included: a stale expected sequence is `conflict` and writes nothing; an event
 // that does not decode is refused naming its job and sequence; a newer format is refused.
 //
-// Not in the contract yet (RocksDB-only, on event_log): projections and their checkpoints,
-// verify(), purge_deleted() (retention), catch_up(), flush()/compact(), write stats and the
-// write-ahead-log salvage. docs/STORAGE.md says what each backend guarantees.
+// Projections with their checkpoints and retention (purge_deleted) are in the contract too.
+// Not in it yet (RocksDB-only, on event_log): verify(), catch_up(), flush()/compact(), write
+// stats and the write-ahead-log salvage. docs/STORAGE.md says what each backend guarantees.
 #pragma once
 
 #include "store/projection_batch.hpp"
@@ -28,6 +28,9 @@ namespace almanac::store {
 
 inline constexpr std::uint64_t max_seq = std::numeric_limits<std::uint64_t>::max();
 inline constexpr std::uint64_t max_count = std::numeric_limits<std::uint64_t>::max();
+
+// How long a deleted job's stream is kept before purge_deleted() may remove it. Default: 30 days.
+inline constexpr duration default_retention = std::chrono::hours{24 * 30};
 
 // One stream, as listed by for_each_stream().
 struct stream_info {
@@ -158,6 +161,15 @@ public:
   // Removes every entry and the checkpoint of `projection`, so it can be rebuilt from position 1.
   virtual status drop_projection(std::string_view projection) = 0;
 
+  // -- retention -------------------------------------------------------------------------------
+
+  // Purges the events and snapshots of every job whose job_deleted event was recorded at or
+  // before now - retention. Their highest sequence and the highest position stay (never
+  // reused); for_each_stream() lists them as purged, without deleted_at; load_jobs() skips
+  // them. `purged` (optional) receives the number of streams purged. Errors: invalid_argument
+  // (read-only instance), unavailable, io_error.
+  virtual status purge_deleted(instant now, duration retention = default_retention,
+                               std::uint64_t* purged = nullptr) = 0;
 };
 
 } // namespace almanac::store

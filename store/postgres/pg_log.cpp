@@ -99,7 +99,7 @@ constexpr std::string_view insert_group_sql =
   "  SELECT j, s, timestamptz 'epoch' + d * interval '1 microsecond'"
   "    FROM unnest($7::bigint[], $8::bigint[], $9::bigint[]) AS x(j, s, d)"
   "  ON CONFLICT (job) DO UPDATE SET highest_seq = EXCLUDED.highest_seq,"
-  "    deleted_at = coalesce(cur.deleted_at, EXCLUDED.deleted_at))"
+  "    deleted_at = coalesce(cur.deleted_at, EXCLUDED.deleted_at), purged = false)"
   "UPDATE almanac_position SET highest = $10 WHERE id";
 
 } // namespace
@@ -532,7 +532,7 @@ status pg_log::for_each_stream(const std::function<bool(const stream_info&)>& fn
     pg_rows rows;
     // Unsigned job order: the ids whose top bit is set are the negative bigints, and come last.
     auto st = c.exec("SELECT job, highest_seq,"
-                     " (extract(epoch FROM deleted_at) * 1000000)::bigint"
+                     " (extract(epoch FROM deleted_at) * 1000000)::bigint, purged::integer"
                      " FROM almanac_streams ORDER BY job < 0, job",
                      &rows);
     if (!st)
@@ -543,6 +543,7 @@ status pg_log::for_each_stream(const std::function<bool(const stream_info&)>& fn
       info.highest_seq = from_db(rows.i64(r, 1));
       if (!rows.is_null(r, 2))
         info.deleted_at = from_unix_us(rows.i64(r, 2));
+      info.purged = rows.i32(r, 3) != 0;
       all.push_back(info);
     }
     return status{};
@@ -825,6 +826,46 @@ status pg_log::drop_projection(std::string_view projection) {
                                             " DELETE FROM almanac_checkpoints WHERE name = $1::bytea",
                                             pg_params{}.add_bytes(projection));
                             });
+}
+
+// The streams due lose their events and snapshots; their row stays with its highest sequence
+// (and the counter its highest position), so neither is ever reused. The deletion time is
+// cleared with the purge, as event_log drops its deletion record.
+constexpr std::string_view purge_sql =
+  "WITH due AS ("
+  "  UPDATE almanac_streams SET purged = true, deleted_at = NULL"
+  "   WHERE deleted_at <= timestamptz 'epoch' + $1::bigint * interval '1 microsecond'"
+  "   RETURNING job),"
+  " ev AS (DELETE FROM almanac_events WHERE job IN (SELECT job FROM due)),"
+  " sn AS (DELETE FROM almanac_snapshots WHERE job IN (SELECT job FROM due))"
+  "SELECT count(*) FROM due";
+
+status pg_log::purge_deleted(instant now, duration retention, std::uint64_t* purged) {
+  if (purged)
+    *purged = 0;
+  auto cutoff = to_unix_us(now - retention);
+  std::uint64_t count = 0;
+  auto st = impl_->with_reader("purge_deleted", [&](pg_connection& c) {
+    auto fail = [&](status st) {
+      if (!c.lost())
+        static_cast<void>(c.exec("ROLLBACK"));
+      return st;
+    };
+    if (auto st = c.exec("BEGIN"); !st)
+      return st;
+    // The counter's lock keeps appends out until the purge commits: an append to a stream
+    // being purged lands either wholly before (and goes with it) or after (a new stream).
+    if (auto st = c.exec("SELECT highest FROM almanac_position WHERE id FOR UPDATE"); !st)
+      return fail(std::move(st));
+    pg_rows rows;
+    if (auto st = c.exec(purge_sql, pg_params{}.add_i64(cutoff), &rows); !st)
+      return fail(std::move(st));
+    count = rows.size() == 1 ? from_db(rows.i64(0, 0)) : 0;
+    return c.exec("COMMIT");
+  });
+  if (st && purged)
+    *purged = count;
+  return st;
 }
 
 } // namespace almanac::store

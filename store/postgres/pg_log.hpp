@@ -25,7 +25,7 @@
 // and the caller re-reads (a retry with the same expected seq then gets `conflict` if the first
 // attempt committed). The next append reconnects by itself.
 //
-// Not yet here (RocksDB-only): verify, retention (purge), read-only instances.
+// Not yet here (RocksDB-only): verify, read-only instances.
 #pragma once
 
 #include "store/journal.hpp"
@@ -101,6 +101,11 @@ public:
   status scan_projection(std::string_view projection, const projection_scan& scan,
                          std::vector<projection_row>& out) const override;
   status drop_projection(std::string_view projection) override;
+
+  // One transaction that holds the position counter's lock, as appends do: it waits for the
+  // appends in flight and holds new ones back until it commits.
+  status purge_deleted(instant now, duration retention = default_retention,
+                       std::uint64_t* purged = nullptr) override;
 
   // Transactions committed by the writer so far (one per group).
   std::uint64_t group_commits() const noexcept;
