@@ -9,7 +9,7 @@
 // append_async() and never block. See docs/BENCHMARKS.md for the figures.
 //
 // It is the RocksDB backend of the journal contract (store/journal.hpp, docs/STORAGE.md); what
-// the contract does not cover yet (verify, secondary opens, maintenance) is here only.
+// the contract does not cover yet (secondary opens, maintenance, salvage) is here only.
 #pragma once
 
 #include "store/journal.hpp"
@@ -36,7 +36,6 @@
 #include <vector>
 
 namespace almanac::store {
-
 
 // Creates `dir` and each missing parent with mode 0700, leaving the mode of every directory
 // that exists alone. Errors: io_error naming the directory.
@@ -170,7 +169,7 @@ public:
   // undecodable events, envelope/key mismatches, global entries that point nowhere or contradict
   // a stream's order, stream events missing from the global index. Problems go to `out`; the
   // status is an error only when the walk itself could not run. Slow: reads everything.
-  status verify(verify_report& out) const;
+  status verify(verify_report& out) const override;
 
   // Purges the streams, snapshots and global entries of every job whose job_deleted event was
   // recorded at or before now - retention. Their highest sequence and the highest position stay.

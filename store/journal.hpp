@@ -4,13 +4,14 @@
 // both, errors included: a stale expected sequence is `conflict` and writes nothing; an event
 // that does not decode is refused naming its job and sequence; a newer format is refused.
 //
-// Projections with their checkpoints and retention (purge_deleted) are in the contract too.
-// Not in it yet (RocksDB-only, on event_log): verify(), catch_up(), flush()/compact(), write
+// Projections with their checkpoints, retention (purge_deleted) and verify() are in the
+// contract too. Not in it yet (RocksDB-only, on event_log): catch_up(), flush()/compact(), write
 // stats and the write-ahead-log salvage. docs/STORAGE.md says what each backend guarantees.
 #pragma once
 
 #include "store/projection_batch.hpp"
 #include "store/status.hpp"
+#include "store/verify_report.hpp"
 
 #include "events/event.hpp"
 
@@ -170,6 +171,14 @@ public:
   // (read-only instance), unavailable, io_error.
   virtual status purge_deleted(instant now, duration retention = default_retention,
                                std::uint64_t* purged = nullptr) = 0;
+
+  // -- integrity -------------------------------------------------------------------------------
+
+  // Reads everything and reports what is wrong in `out` (store/verify_report.hpp): gaps in a
+  // stream's sequences, events that do not decode or whose envelope contradicts their key, a
+  // global order that contradicts a stream's. Purged streams are not gaps. The status is an
+  // error only when the walk itself could not run. Slow.
+  virtual status verify(verify_report& out) const = 0;
 };
 
 } // namespace almanac::store

@@ -25,7 +25,7 @@
 // and the caller re-reads (a retry with the same expected seq then gets `conflict` if the first
 // attempt committed). The next append reconnects by itself.
 //
-// Not yet here (RocksDB-only): verify, read-only instances.
+// Not yet here (RocksDB-only): read-only instances.
 #pragma once
 
 #include "store/journal.hpp"
@@ -106,6 +106,11 @@ public:
   // appends in flight and holds new ones back until it commits.
   status purge_deleted(instant now, duration retention = default_retention,
                        std::uint64_t* purged = nullptr) override;
+
+  // Walks the events in (job, seq) order, a page at a time. An event's row is its global entry,
+  // so dangling or missing global entries cannot occur; positions and sequences are also checked
+  // against the counters (counter_mismatch). One read-only snapshot: appends may go on.
+  status verify(verify_report& out) const override;
 
   // Transactions committed by the writer so far (one per group).
   std::uint64_t group_commits() const noexcept;

@@ -90,8 +90,7 @@ TEMPLATE_TEST_CASE("projection entries land with their checkpoint and scan by pr
     projection_batch bad;
     bad.put("", "k", "v");
     CHECK(log.write_projections(bad).get_code() == status::code::invalid_argument);
-    CHECK(log.drop_projection(std::string(201, 'x')).get_code()
-          == status::code::invalid_argument);
+    CHECK(log.drop_projection(std::string(201, 'x')).get_code() == status::code::invalid_argument);
     CHECK(log.read_checkpoint("", checkpoint).get_code() == status::code::invalid_argument);
     CHECK(log.get_projection(std::string(201, 'x'), "k", value).get_code()
           == status::code::invalid_argument);
@@ -158,9 +157,9 @@ TEMPLATE_TEST_CASE("projection keys sort as unsigned bytes including 0x00 and 0x
   auto& log = b.log();
   using namespace std::string_literals;
   // Sorted bytewise: a shorter key before its extensions, 0x00 lowest, 0xff highest.
-  const std::vector<std::string> sorted{"\x00"s,         "\x00\x00"s, "\x00\xff"s, "\x01"s,
-                                        "\x7f"s,         "\x80"s,     "\xfe\xff"s, "\xff"s,
-                                        "\xff\x00"s,     "\xff\xff"s, "\xff\xff\xff"s};
+  const std::vector<std::string> sorted{"\x00"s,     "\x00\x00"s, "\x00\xff"s,    "\x01"s,
+                                        "\x7f"s,     "\x80"s,     "\xfe\xff"s,    "\xff"s,
+                                        "\xff\x00"s, "\xff\xff"s, "\xff\xff\xff"s};
   projection_batch batch;
   for (auto it = sorted.rbegin(); it != sorted.rend(); ++it)
     batch.put("bin", *it, "v" + *it);
@@ -217,8 +216,8 @@ TEMPLATE_TEST_CASE("a scan longer than one fetch returns every entry once in ord
   CHECK(scanned(log, "history", {"", "", scan_direction::forward, 5000}) == all);
   auto first = scanned(log, "history", {"", "", scan_direction::forward, 2100});
   CHECK(first == std::vector<std::string>(all.begin(), all.begin() + 2100));
-  auto back = scanned(log, "history",
-                      {"", detail::u64_key(2200), scan_direction::backward, max_count});
+  auto back =
+    scanned(log, "history", {"", detail::u64_key(2200), scan_direction::backward, max_count});
   REQUIRE(back.size() == 2200);
   CHECK(back.front() == detail::u64_key(2200));
   CHECK(back.back() == detail::u64_key(1));

@@ -32,11 +32,13 @@ TEST_CASE("purge_deleted removes streams deleted longer ago than the retention",
   CHECK(purged == 0);
   CHECK(read_all_of(*log, gone).size() == 5);
   bool listed_deleted = false;
-  REQUIRE(log->for_each_stream([&](const stream_info& s) {
-    if (s.job == gone)
-      listed_deleted = s.deleted_at == t0 && !s.purged;
-    return true;
-  }).is_ok());
+  REQUIRE(log
+            ->for_each_stream([&](const stream_info& s) {
+              if (s.job == gone)
+                listed_deleted = s.deleted_at == t0 && !s.purged;
+              return true;
+            })
+            .is_ok());
   CHECK(listed_deleted);
 
   REQUIRE(log->purge_deleted(t0 + default_retention, default_retention, &purged).is_ok());
@@ -48,10 +50,13 @@ TEST_CASE("purge_deleted removes streams deleted longer ago than the retention",
   REQUIRE(log->load_latest_snapshot(gone, snap).is_ok());
   CHECK_FALSE(snap.state.has_value());
   std::uint64_t count = 0;
-  REQUIRE(log->read_all(0, [&](std::uint64_t, const event& e) {
-    CHECK(e.env.job == kept);
-    return ++count, true;
-  }).is_ok());
+  REQUIRE(log
+            ->read_all(0,
+                       [&](std::uint64_t, const event& e) {
+                         CHECK(e.env.job == kept);
+                         return ++count, true;
+                       })
+            .is_ok());
   CHECK(count == 3);
   // The purged events were the last ones: the highest position still does not go back.
   REQUIRE(log->highest_position(position).is_ok());
@@ -82,10 +87,12 @@ TEST_CASE("the highest sequence and position survive purge and reopen", "[store]
   REQUIRE(log->append(kept, 2, make_events(kept, 2, 1), &first).is_ok());
   CHECK(first == 10);
   std::vector<stream_info> streams;
-  REQUIRE(log->for_each_stream([&](const stream_info& s) {
-    streams.push_back(s);
-    return true;
-  }).is_ok());
+  REQUIRE(log
+            ->for_each_stream([&](const stream_info& s) {
+              streams.push_back(s);
+              return true;
+            })
+            .is_ok());
   REQUIRE(streams.size() == 2);
   CHECK(streams[1].job == gone);
   CHECK(streams[1].purged);
@@ -181,6 +188,11 @@ TEMPLATE_TEST_CASE("a stream deleted longer ago than the retention is purged in 
     return true;
   }));
   CHECK(loaded == std::vector<job_id>{kept});
+  verify_report report;
+  must(log.verify(report));
+  CHECK(report.ok());
+  CHECK(report.purged_streams == 1);
+  CHECK(report.streams == 2);
 
   must(log.purge_deleted(t0 + default_retention * 2, default_retention, &purged));
   CHECK(purged == 0);
@@ -207,6 +219,9 @@ TEMPLATE_TEST_CASE("a purged stream keeps its highest sequence and the position 
   CHECK(streams[1].purged);
   CHECK(streams[1].highest_seq == 7);
   CHECK(streams[0].highest_seq == 3);
+  verify_report report;
+  must(log.verify(report));
+  CHECK(report.ok());
 }
 
 TEST_CASE("a PostgreSQL purge deletes the rows of events and snapshots and keeps the stream row",
@@ -231,9 +246,10 @@ TEST_CASE("a PostgreSQL purge deletes the rows of events and snapshots and keeps
         == "0");
   CHECK(pg_cluster::query(b.conninfo, "SELECT count(*) FROM almanac_snapshots") == "0");
   CHECK(pg_cluster::query(b.conninfo, "SELECT count(*) FROM almanac_events") == "2");
-  CHECK(pg_cluster::query(b.conninfo, "SELECT highest_seq FROM almanac_streams WHERE job = "
-                                        + gone_id + " AND purged AND deleted_at IS NULL")
-        == "4");
+  CHECK(
+    pg_cluster::query(b.conninfo, "SELECT highest_seq FROM almanac_streams WHERE job = " + gone_id
+                                    + " AND purged_seq = highest_seq AND deleted_at IS NULL")
+    == "4");
   CHECK(pg_cluster::query(b.conninfo, "SELECT highest FROM almanac_position") == "6");
   CHECK(highest_of(log, gone) == 4);
   // The stream goes on after its purge: the next append continues its sequence and position.
@@ -244,6 +260,11 @@ TEST_CASE("a PostgreSQL purge deletes the rows of events and snapshots and keeps
   REQUIRE(streams.size() == 2);
   CHECK_FALSE(streams[1].purged);
   CHECK(seqs(events_of(log, gone)) == std::vector<std::uint64_t>{5});
+  // The stream starts after the purged sequences: not a gap.
+  verify_report report;
+  must(log.verify(report));
+  CHECK(report.ok());
+  CHECK(report.purged_streams == 0);
 }
 
 } // namespace

@@ -51,7 +51,9 @@ const std::vector<std::vector<std::string_view>>& migrations() {
       "CREATE TABLE almanac_checkpoints ("
       "  name bytea PRIMARY KEY,"
       "  position bigint NOT NULL)",
-      "ALTER TABLE almanac_streams ADD COLUMN purged boolean NOT NULL DEFAULT false",
+      // The highest seq when retention purged the stream: it is purged while nothing was
+      // appended since, and verify() expects its events to start after it.
+      "ALTER TABLE almanac_streams ADD COLUMN purged_seq bigint",
     },
   };
   return all;
