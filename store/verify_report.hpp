@@ -1,6 +1,7 @@
 // What verify() found: every problem with the job id, sequence and global position it
 // concerns, and counts of what was walked. Produced by a full walk of the streams and the global
-// index, after RocksDB's own checksum verification of every table file.
+// order (on RocksDB after its own checksum verification of every table file). Each backend
+// reports the kinds its storage can have (docs/STORAGE.md).
 #pragma once
 
 #include <almanac/job.hpp>
