@@ -9,7 +9,7 @@
 // append_async() and never block. See docs/BENCHMARKS.md for the figures.
 //
 // It is the RocksDB backend of the journal contract (store/journal.hpp, docs/STORAGE.md); what
-// the contract does not cover yet (projections, verify, retention, secondary opens) is here only.
+// the contract does not cover yet (secondary opens, maintenance, salvage) is here only.
 #pragma once
 
 #include "store/journal.hpp"
@@ -36,9 +36,6 @@
 #include <vector>
 
 namespace almanac::store {
-
-// How long a deleted job's stream is kept before purge_deleted() may remove it. Default: 30 days.
-inline constexpr duration default_retention = std::chrono::hours{24 * 30};
 
 // Creates `dir` and each missing parent with mode 0700, leaving the mode of every directory
 // that exists alone. Errors: io_error naming the directory.
@@ -150,21 +147,21 @@ public:
 
   // Applies every put, erase and checkpoint of `batch` atomically (one WriteBatch, synced per
   // open_options::sync). Errors: invalid_argument (a name empty or longer than 200 bytes).
-  status write_projections(const projection_batch& batch);
+  status write_projections(const projection_batch& batch) override;
 
   // The checkpoint of `projection`: 0 when it has none.
-  status read_checkpoint(std::string_view projection, std::uint64_t& position) const;
+  status read_checkpoint(std::string_view projection, std::uint64_t& position) const override;
 
   // One entry. Errors: not_found.
   status get_projection(std::string_view projection, std::string_view key,
-                        std::string& value) const;
+                        std::string& value) const override;
 
   // The entries `scan` selects, appended to `out`.
   status scan_projection(std::string_view projection, const projection_scan& scan,
-                         std::vector<projection_row>& out) const;
+                         std::vector<projection_row>& out) const override;
 
   // Removes every entry and the checkpoint of `projection`, so it can be rebuilt from position 1.
-  status drop_projection(std::string_view projection);
+  status drop_projection(std::string_view projection) override;
 
   // -- integrity and retention -----------------------------------------------------------------
 
@@ -172,13 +169,13 @@ public:
   // undecodable events, envelope/key mismatches, global entries that point nowhere or contradict
   // a stream's order, stream events missing from the global index. Problems go to `out`; the
   // status is an error only when the walk itself could not run. Slow: reads everything.
-  status verify(verify_report& out) const;
+  status verify(verify_report& out) const override;
 
   // Purges the streams, snapshots and global entries of every job whose job_deleted event was
   // recorded at or before now - retention. Their highest sequence and the highest position stay.
   // `purged` (optional) receives the number of streams purged. Not for read-only instances.
   status purge_deleted(instant now, duration retention = default_retention,
-                       std::uint64_t* purged = nullptr);
+                       std::uint64_t* purged = nullptr) override;
 
   // -- maintenance -----------------------------------------------------------------------------
 

@@ -4,12 +4,14 @@
 // both, errors included: a stale expected sequence is `conflict` and writes nothing; an event
 // that does not decode is refused naming its job and sequence; a newer format is refused.
 //
-// Not in the contract yet (RocksDB-only, on event_log): projections and their checkpoints,
-// verify(), purge_deleted() (retention), catch_up(), flush()/compact(), write stats and the
-// write-ahead-log salvage. docs/STORAGE.md says what each backend guarantees.
+// Projections with their checkpoints, retention (purge_deleted) and verify() are in the
+// contract too. Not in it yet (RocksDB-only, on event_log): catch_up(), flush()/compact(), write
+// stats and the write-ahead-log salvage. docs/STORAGE.md says what each backend guarantees.
 #pragma once
 
+#include "store/projection_batch.hpp"
 #include "store/status.hpp"
+#include "store/verify_report.hpp"
 
 #include "events/event.hpp"
 
@@ -27,6 +29,9 @@ namespace almanac::store {
 
 inline constexpr std::uint64_t max_seq = std::numeric_limits<std::uint64_t>::max();
 inline constexpr std::uint64_t max_count = std::numeric_limits<std::uint64_t>::max();
+
+// How long a deleted job's stream is kept before purge_deleted() may remove it. Default: 30 days.
+inline constexpr duration default_retention = std::chrono::hours{24 * 30};
 
 // One stream, as listed by for_each_stream().
 struct stream_info {
@@ -133,6 +138,47 @@ public:
   // streams are not visited. Errors as read_stream (the first corrupt event stops the walk).
   virtual status
   load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const = 0;
+
+  // -- projections -----------------------------------------------------------------------------
+
+  // Applies every put, erase and checkpoint of `batch` atomically: after a crash a projection
+  // is exactly as of its checkpoint. Within a batch the last write to a key (or to a
+  // projection's checkpoint) wins. Errors: invalid_argument (a name empty or longer than
+  // max_projection_name bytes; nothing is written), unavailable (closed, or unreachable).
+  virtual status write_projections(const projection_batch& batch) = 0;
+
+  // The checkpoint of `projection`: 0 when it has none.
+  virtual status read_checkpoint(std::string_view projection, std::uint64_t& position) const = 0;
+
+  // One entry. Errors: not_found (the message names projection and key).
+  virtual status get_projection(std::string_view projection, std::string_view key,
+                                std::string& value) const = 0;
+
+  // The entries `scan` selects (projection_batch.hpp), keys compared as unsigned bytes,
+  // appended to `out`.
+  virtual status scan_projection(std::string_view projection, const projection_scan& scan,
+                                 std::vector<projection_row>& out) const = 0;
+
+  // Removes every entry and the checkpoint of `projection`, so it can be rebuilt from position 1.
+  virtual status drop_projection(std::string_view projection) = 0;
+
+  // -- retention -------------------------------------------------------------------------------
+
+  // Purges the events and snapshots of every job whose job_deleted event was recorded at or
+  // before now - retention. Their highest sequence and the highest position stay (never
+  // reused); for_each_stream() lists them as purged, without deleted_at; load_jobs() skips
+  // them. `purged` (optional) receives the number of streams purged. Errors: invalid_argument
+  // (read-only instance), unavailable, io_error.
+  virtual status purge_deleted(instant now, duration retention = default_retention,
+                               std::uint64_t* purged = nullptr) = 0;
+
+  // -- integrity -------------------------------------------------------------------------------
+
+  // Reads everything and reports what is wrong in `out` (store/verify_report.hpp): gaps in a
+  // stream's sequences, events that do not decode or whose envelope contradicts their key, a
+  // global order that contradicts a stream's. Purged streams are not gaps. The status is an
+  // error only when the walk itself could not run. Slow.
+  virtual status verify(verify_report& out) const = 0;
 };
 
 } // namespace almanac::store

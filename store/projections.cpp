@@ -3,16 +3,13 @@
 
 #include "store/detail/keys.hpp"
 #include "store/detail/log_impl.hpp"
+#include "store/detail/projection_names.hpp"
 
 #include <rocksdb/write_batch.h>
 
-namespace almanac::store {
+namespace almanac::store::detail {
 
-using namespace detail;
-
-namespace {
-
-status check_name(std::string_view name) {
+status check_projection_name(std::string_view name) {
   if (name.empty() || name.size() > max_projection_name)
     return status::invalid_argument("projection name of " + std::to_string(name.size())
                                     + " bytes: must be 1 to "
@@ -20,8 +17,7 @@ status check_name(std::string_view name) {
   return status{};
 }
 
-// Keys may be binary (big-endian integers): printed as hex unless plain text.
-std::string printable(std::string_view key) {
+std::string printable_key(std::string_view key) {
   bool text = true;
   for (unsigned char c : key)
     text = text && c >= 0x20 && c < 0x7f;
@@ -42,14 +38,18 @@ std::string printable(std::string_view key) {
   return out;
 }
 
-} // namespace
+} // namespace almanac::store::detail
+
+namespace almanac::store {
+
+using namespace detail;
 
 status event_log::write_projections(const projection_batch& batch) {
   if (auto st = impl_->require_writable("write_projections"); !st)
     return st;
   rocksdb::WriteBatch wb;
   for (auto& op : batch.ops()) {
-    if (auto st = check_name(op.projection); !st)
+    if (auto st = check_projection_name(op.projection); !st)
       return st;
     switch (op.what) {
       case projection_batch::op::kind::put:
@@ -71,7 +71,7 @@ status event_log::read_checkpoint(std::string_view projection, std::uint64_t& po
   position = 0;
   if (!impl_->db)
     return status::unavailable("read_checkpoint: the log is closed");
-  if (auto st = check_name(projection); !st)
+  if (auto st = check_projection_name(projection); !st)
     return st;
   std::string value;
   auto st = impl_->db->Get({}, impl_->checkpoints, projection, &value);
@@ -90,9 +90,9 @@ status event_log::get_projection(std::string_view projection, std::string_view k
                                  std::string& value) const {
   if (!impl_->db)
     return status::unavailable("get_projection: the log is closed");
-  if (auto st = check_name(projection); !st)
+  if (auto st = check_projection_name(projection); !st)
     return st;
-  auto where = "projection " + std::string{projection} + " key " + printable(key);
+  auto where = "projection " + std::string{projection} + " key " + printable_key(key);
   auto st = impl_->db->Get({}, impl_->projections, projection_key(projection, key), &value);
   if (st.IsNotFound())
     return status::not_found(where);
@@ -103,7 +103,7 @@ status event_log::scan_projection(std::string_view projection, const projection_
                                   std::vector<projection_row>& out) const {
   if (!impl_->db)
     return status::unavailable("scan_projection: the log is closed");
-  if (auto st = check_name(projection); !st)
+  if (auto st = check_projection_name(projection); !st)
     return st;
   if (scan.limit == 0)
     return status{};
@@ -141,7 +141,7 @@ status event_log::scan_projection(std::string_view projection, const projection_
 status event_log::drop_projection(std::string_view projection) {
   if (auto st = impl_->require_writable("drop_projection"); !st)
     return st;
-  if (auto st = check_name(projection); !st)
+  if (auto st = check_projection_name(projection); !st)
     return st;
   auto prefix = projection_prefix(projection);
   rocksdb::WriteBatch wb;

@@ -13,6 +13,7 @@ std::string_view to_string(problem_kind k) noexcept {
     case problem_kind::missing_global: return "missing_global";
     case problem_kind::order_mismatch: return "order_mismatch";
     case problem_kind::wal_damage: return "wal_damage";
+    case problem_kind::counter_mismatch: return "counter_mismatch";
   }
   return "unknown";
 }

@@ -1,6 +1,7 @@
-// What event_log::verify() found: every problem with the job id, sequence and global position it
+// What verify() found: every problem with the job id, sequence and global position it
 // concerns, and counts of what was walked. Produced by a full walk of the streams and the global
-// index, after RocksDB's own checksum verification of every table file.
+// order (on RocksDB after its own checksum verification of every table file). Each backend
+// reports the kinds its storage can have (docs/STORAGE.md).
 #pragma once
 
 #include <almanac/job.hpp>
@@ -32,6 +33,10 @@ enum class problem_kind : std::uint8_t {
   // The write-ahead log did not read back whole when the log was opened (a damaged record, or a
   // log that ends before its acknowledged mark): acknowledged events are missing.
   wal_damage,
+  // A stored position beyond the highest the log has assigned, or a sequence beyond its stream's
+  // highest: the next append would collide with it (PostgreSQL keeps these counters apart from
+  // the events).
+  counter_mismatch,
 };
 
 std::string_view to_string(problem_kind k) noexcept;

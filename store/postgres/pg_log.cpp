@@ -1,5 +1,7 @@
 #include "store/postgres/pg_log.hpp"
 
+#include "store/detail/keys.hpp"
+#include "store/detail/projection_names.hpp"
 #include "store/postgres/detail/pg_conn.hpp"
 #include "store/postgres/detail/pg_schema.hpp"
 
@@ -530,7 +532,8 @@ status pg_log::for_each_stream(const std::function<bool(const stream_info&)>& fn
     pg_rows rows;
     // Unsigned job order: the ids whose top bit is set are the negative bigints, and come last.
     auto st = c.exec("SELECT job, highest_seq,"
-                     " (extract(epoch FROM deleted_at) * 1000000)::bigint"
+                     " (extract(epoch FROM deleted_at) * 1000000)::bigint,"
+                     " (purged_seq IS NOT NULL AND purged_seq = highest_seq)::integer"
                      " FROM almanac_streams ORDER BY job < 0, job",
                      &rows);
     if (!st)
@@ -541,6 +544,7 @@ status pg_log::for_each_stream(const std::function<bool(const stream_info&)>& fn
       info.highest_seq = from_db(rows.i64(r, 1));
       if (!rows.is_null(r, 2))
         info.deleted_at = from_unix_us(rows.i64(r, 2));
+      info.purged = rows.i32(r, 3) != 0;
       all.push_back(info);
     }
     return status{};
@@ -644,6 +648,388 @@ pg_log::load_jobs(const std::function<bool(job_state&&, const std::string& warni
       return status{};
   }
   return status{};
+}
+
+// One batch as one statement: the erases, the puts and the checkpoints (data-modifying CTEs see
+// one snapshot and commit together). The batch is reduced first to the last write per key, so no
+// row is touched twice, which ON CONFLICT DO UPDATE forbids within a statement.
+constexpr std::string_view write_projections_sql =
+  "WITH del AS ("
+  "  DELETE FROM almanac_projections p USING unnest($1::bytea[], $2::bytea[]) AS d(n, k)"
+  "   WHERE p.name = d.n AND p.key = d.k),"
+  " ins AS ("
+  "  INSERT INTO almanac_projections (name, key, value)"
+  "  SELECT n, k, v FROM unnest($3::bytea[], $4::bytea[], $5::bytea[]) AS i(n, k, v)"
+  "  ON CONFLICT (name, key) DO UPDATE SET value = EXCLUDED.value)"
+  "INSERT INTO almanac_checkpoints (name, position)"
+  "  SELECT n, p FROM unnest($6::bytea[], $7::bigint[]) AS c(n, p)"
+  "  ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position";
+
+status pg_log::write_projections(const projection_batch& batch) {
+  if (impl_->closed)
+    return status::unavailable("write_projections: the log is closed");
+  using kind = projection_batch::op::kind;
+  // (name, key) -> the value of the last put, or nullptr for an erase.
+  std::map<std::pair<std::string_view, std::string_view>, const std::string*> entries;
+  std::map<std::string_view, std::uint64_t> checkpoints;
+  for (auto& op : batch.ops()) {
+    if (auto st = check_projection_name(op.projection); !st)
+      return st;
+    switch (op.what) {
+      case kind::put:
+        entries[{op.projection, op.key}] = &op.value;
+        break;
+      case kind::erase:
+        entries[{op.projection, op.key}] = nullptr;
+        break;
+      case kind::checkpoint:
+        checkpoints[op.projection] = op.position;
+        break;
+    }
+  }
+  if (entries.empty() && checkpoints.empty())
+    return status{};
+  std::vector<std::string_view> del_name, del_key, put_name, put_key, put_value, cp_name;
+  std::vector<std::int64_t> cp_position;
+  for (auto& [where, value] : entries) {
+    if (value) {
+      put_name.push_back(where.first);
+      put_key.push_back(where.second);
+      put_value.push_back(*value);
+    } else {
+      del_name.push_back(where.first);
+      del_key.push_back(where.second);
+    }
+  }
+  for (auto& [name, position] : checkpoints) {
+    if (position > db_max)
+      return status::invalid_argument("checkpoint of projection " + std::string{name} + " at "
+                                      + std::to_string(position)
+                                      + ": positions beyond 2^63 - 1 are not stored");
+    cp_name.push_back(name);
+    cp_position.push_back(to_db(position));
+  }
+  pg_params params;
+  params.add_bytes_array(del_name)
+    .add_bytes_array(del_key)
+    .add_bytes_array(put_name)
+    .add_bytes_array(put_key)
+    .add_bytes_array(put_value)
+    .add_bytes_array(cp_name)
+    .add_i64_array(cp_position);
+  return impl_->with_reader(
+    "writing " + std::to_string(batch.size()) + " projection entries",
+    [&](pg_connection& c) { return c.exec(write_projections_sql, params); });
+}
+
+status pg_log::read_checkpoint(std::string_view projection, std::uint64_t& position) const {
+  position = 0;
+  if (auto st = check_projection_name(projection); !st)
+    return st;
+  return impl_->with_reader("read_checkpoint", [&](pg_connection& c) {
+    pg_rows rows;
+    auto st = c.exec("SELECT position FROM almanac_checkpoints WHERE name = $1::bytea",
+                     pg_params{}.add_bytes(projection), &rows);
+    if (st && rows.size() == 1)
+      position = from_db(rows.i64(0, 0));
+    return st;
+  });
+}
+
+status pg_log::get_projection(std::string_view projection, std::string_view key,
+                              std::string& value) const {
+  if (auto st = check_projection_name(projection); !st)
+    return st;
+  auto where = "projection " + std::string{projection} + " key " + printable_key(key);
+  bool found = false;
+  auto st = impl_->with_reader(where, [&](pg_connection& c) {
+    pg_rows rows;
+    auto st = c.exec("SELECT value FROM almanac_projections WHERE name = $1::bytea"
+                     " AND key = $2::bytea",
+                     pg_params{}.add_bytes(projection).add_bytes(key), &rows);
+    if (st && rows.size() == 1) {
+      found = true;
+      value.assign(rows.bytes(0, 0));
+    }
+    return st;
+  });
+  if (st && !found)
+    return status::not_found(where);
+  return st;
+}
+
+status pg_log::scan_projection(std::string_view projection, const projection_scan& scan,
+                               std::vector<projection_row>& out) const {
+  if (auto st = check_projection_name(projection); !st)
+    return st;
+  if (impl_->closed)
+    return status::unavailable("scan_projection: the log is closed");
+  if (scan.limit == 0)
+    return status{};
+  bool forward = scan.direction == scan_direction::forward;
+  // The prefix is the range [prefix, successor): no successor (a prefix of 0xff bytes only, or
+  // none) leaves the range open above. `from` bounds the start side; after the first page the
+  // last key returned does, exclusively.
+  auto upper = prefix_successor(scan.prefix);
+  std::optional<std::string> start;
+  if (!scan.from.empty())
+    start = scan.from;
+  bool after = false;
+  std::size_t left = scan.limit;
+  while (left > 0) {
+    auto page = static_cast<std::int64_t>(std::min<std::size_t>(left, page_rows));
+    std::string sql = "SELECT key, value FROM almanac_projections WHERE name = $1::bytea"
+                      " AND key >= $2::bytea";
+    pg_params params;
+    params.add_bytes(projection).add_bytes(scan.prefix).add_i64(page);
+    int next = 4;
+    if (!upper.empty()) {
+      sql += " AND key < $" + std::to_string(next++) + "::bytea";
+      params.add_bytes(upper);
+    }
+    if (start) {
+      sql += std::string{" AND key "} + (forward ? ">" : "<") + (after ? "" : "=") + " $"
+             + std::to_string(next++) + "::bytea";
+      params.add_bytes(*start);
+    }
+    sql += forward ? " ORDER BY key" : " ORDER BY key DESC";
+    sql += " LIMIT $3";
+    std::size_t got = 0;
+    auto st =
+      impl_->with_reader("scanning projection " + std::string{projection}, [&](pg_connection& c) {
+        pg_rows rows;
+        auto st = c.exec(sql, params, &rows);
+        if (!st)
+          return st;
+        got = static_cast<std::size_t>(rows.size());
+        for (int r = 0; r < rows.size(); ++r)
+          out.push_back({std::string{rows.bytes(r, 0)}, std::string{rows.bytes(r, 1)}});
+        return status{};
+      });
+    if (!st)
+      return st;
+    left -= got;
+    if (got < static_cast<std::size_t>(page))
+      break;
+    start = out.back().key;
+    after = true;
+  }
+  return status{};
+}
+
+status pg_log::drop_projection(std::string_view projection) {
+  if (auto st = check_projection_name(projection); !st)
+    return st;
+  return impl_->with_reader(
+    "dropping projection " + std::string{projection}, [&](pg_connection& c) {
+      return c.exec("WITH e AS (DELETE FROM almanac_projections"
+                    " WHERE name = $1::bytea)"
+                    " DELETE FROM almanac_checkpoints WHERE name = $1::bytea",
+                    pg_params{}.add_bytes(projection));
+    });
+}
+
+// The streams due lose their events and snapshots; their row stays with its highest sequence
+// (and the counter its highest position), so neither is ever reused. The deletion time is
+// cleared with the purge, as event_log drops its deletion record.
+constexpr std::string_view purge_sql =
+  "WITH due AS ("
+  "  UPDATE almanac_streams SET purged_seq = highest_seq, deleted_at = NULL"
+  "   WHERE deleted_at <= timestamptz 'epoch' + $1::bigint * interval '1 microsecond'"
+  "   RETURNING job),"
+  " ev AS (DELETE FROM almanac_events WHERE job IN (SELECT job FROM due)),"
+  " sn AS (DELETE FROM almanac_snapshots WHERE job IN (SELECT job FROM due))"
+  "SELECT count(*) FROM due";
+
+status pg_log::purge_deleted(instant now, duration retention, std::uint64_t* purged) {
+  if (purged)
+    *purged = 0;
+  auto cutoff = to_unix_us(now - retention);
+  std::uint64_t count = 0;
+  auto st = impl_->with_reader("purge_deleted", [&](pg_connection& c) {
+    auto fail = [&](status st) {
+      if (!c.lost())
+        static_cast<void>(c.exec("ROLLBACK"));
+      return st;
+    };
+    if (auto st = c.exec("BEGIN"); !st)
+      return st;
+    // The counter's lock keeps appends out until the purge commits: an append to a stream
+    // being purged lands either wholly before (and goes with it) or after (a new stream).
+    if (auto st = c.exec("SELECT highest FROM almanac_position WHERE id FOR UPDATE"); !st)
+      return fail(std::move(st));
+    pg_rows rows;
+    if (auto st = c.exec(purge_sql, pg_params{}.add_i64(cutoff), &rows); !st)
+      return fail(std::move(st));
+    count = rows.size() == 1 ? from_db(rows.i64(0, 0)) : 0;
+    return c.exec("COMMIT");
+  });
+  if (st && purged)
+    *purged = count;
+  return st;
+}
+
+namespace {
+
+std::string where(job_id job, std::uint64_t seq) {
+  return "job " + to_string(job) + " seq " + std::to_string(seq);
+}
+
+struct verify_stream {
+  std::uint64_t highest = 0;
+  // Events start after it (the seq kept by a purge).
+  std::uint64_t purged_seq = 0;
+  bool seen = false;
+};
+
+// The walk of verify(), inside one snapshot of the database.
+status verify_walk(pg_connection& c, verify_report& out) {
+  std::uint64_t counter = 0;
+  {
+    pg_rows rows;
+    if (auto st = c.exec("SELECT highest FROM almanac_position WHERE id", &rows); !st)
+      return st;
+    if (rows.size() == 1)
+      counter = from_db(rows.i64(0, 0));
+  }
+  std::map<std::uint64_t, verify_stream> streams;
+  {
+    pg_rows rows;
+    auto st =
+      c.exec("SELECT job, highest_seq, coalesce(purged_seq, 0) FROM almanac_streams", &rows);
+    if (!st)
+      return st;
+    for (int r = 0; r < rows.size(); ++r)
+      streams[from_db(rows.i64(r, 0))] = {from_db(rows.i64(r, 1)), from_db(rows.i64(r, 2))};
+  }
+  out.streams = streams.size();
+  for (auto& [job, s] : streams)
+    if (s.purged_seq != 0 && s.purged_seq == s.highest)
+      ++out.purged_streams;
+
+  // The events in (job, seq) order, a page at a time. Each row is also the event's global entry
+  // (its position column), so an entry pointing nowhere or an event without one cannot exist;
+  // what can go wrong is in the rows themselves and against the counters.
+  job_id job{};
+  std::uint64_t last_seq = 0;
+  std::uint64_t last_position = 0;
+  verify_stream* current = nullptr;
+  bool any = false;
+  auto finish = [&] {
+    if (current && last_seq < current->highest)
+      out.add({problem_kind::gap, job, last_seq + 1, 0,
+               where(job, last_seq + 1) + " to " + std::to_string(current->highest)
+                 + " are missing (the stream's highest seq is " + std::to_string(current->highest)
+                 + ")"});
+  };
+  struct row {
+    job_id job;
+    std::uint64_t seq;
+    std::uint64_t position;
+    std::string bytes;
+  };
+  std::vector<row> page;
+  std::optional<std::pair<std::int64_t, std::int64_t>> after;
+  for (;;) {
+    {
+      page.clear();
+      pg_rows rows;
+      pg_params params;
+      std::string sql = "SELECT job, seq, position, payload FROM almanac_events";
+      params.add_i64(page_rows);
+      if (after) {
+        sql += " WHERE (job, seq) > ($2::bigint, $3::bigint)";
+        params.add_i64(after->first).add_i64(after->second);
+      }
+      sql += " ORDER BY job, seq LIMIT $1";
+      auto st = c.exec(sql, params, &rows);
+      if (!st)
+        return st;
+      for (int r = 0; r < rows.size(); ++r)
+        page.push_back({job_id{from_db(rows.i64(r, 0))}, from_db(rows.i64(r, 1)),
+                        from_db(rows.i64(r, 2)), std::string{rows.bytes(r, 3)}});
+    }
+    for (auto& r : page) {
+      ++out.events;
+      ++out.global_entries;
+      if (!any || r.job != job) {
+        finish();
+        any = true;
+        job = r.job;
+        last_position = 0;
+        auto s = streams.find(job.value);
+        if (s == streams.end()) {
+          current = nullptr;
+          out.add({problem_kind::dangling_global, job, r.seq, r.position,
+                   where(job, r.seq) + " is in no stream: almanac_streams has no row for job "
+                     + to_string(job)});
+        } else {
+          current = &s->second;
+          current->seen = true;
+          auto expected = current->purged_seq + 1;
+          if (r.seq > expected)
+            out.add({problem_kind::gap, job, expected, 0,
+                     where(job, expected) + " to " + std::to_string(r.seq - 1)
+                       + " are missing (stream starts at seq " + std::to_string(r.seq) + ")"});
+        }
+      } else if (r.seq > last_seq + 1) {
+        out.add({problem_kind::gap, job, last_seq + 1, 0,
+                 where(job, last_seq + 1) + " to " + std::to_string(r.seq - 1) + " are missing"});
+      }
+      if (current && r.seq > current->highest)
+        out.add({problem_kind::counter_mismatch, job, r.seq, r.position,
+                 where(job, r.seq) + " is beyond the stream's highest seq "
+                   + std::to_string(current->highest)});
+      if (r.position > counter)
+        out.add({problem_kind::counter_mismatch, job, r.seq, r.position,
+                 where(job, r.seq) + " has position " + std::to_string(r.position)
+                   + ", beyond the position counter at " + std::to_string(counter)});
+      if (last_position != 0 && r.position <= last_position)
+        out.add({problem_kind::order_mismatch, job, r.seq, r.position,
+                 "position " + std::to_string(r.position) + " holds " + where(job, r.seq)
+                   + " but seq " + std::to_string(last_seq) + " of job " + to_string(job)
+                   + " is at position " + std::to_string(last_position)});
+      last_seq = r.seq;
+      last_position = std::max(last_position, r.position);
+      auto decoded = decode_event(r.bytes);
+      if (!decoded)
+        out.add({problem_kind::undecodable, job, r.seq, 0,
+                 where(job, r.seq) + " does not decode: " + decoded.err().message});
+      else if (decoded->env.job != job || decoded->env.seq != r.seq)
+        out.add(
+          {problem_kind::envelope_mismatch, job, r.seq, 0,
+           where(job, r.seq) + " holds an event of " + where(decoded->env.job, decoded->env.seq)});
+    }
+    if (page.size() < static_cast<std::size_t>(page_rows))
+      break;
+    after.emplace(to_db(page.back().job.value), to_db(page.back().seq));
+  }
+  finish();
+  // A stream with a highest seq beyond its purge and no events at all lost them.
+  for (auto& [id, s] : streams)
+    if (!s.seen && s.highest > s.purged_seq)
+      out.add({problem_kind::gap, job_id{id}, s.purged_seq + 1, 0,
+               where(job_id{id}, s.purged_seq + 1) + " to " + std::to_string(s.highest)
+                 + " are missing (the stream has no events)"});
+  return status{};
+}
+
+} // namespace
+
+status pg_log::verify(verify_report& out) const {
+  // One REPEATABLE READ transaction: the counters and every page see the same snapshot, so
+  // appends made meanwhile are neither half seen nor mistaken for damage.
+  return impl_->with_reader("verify", [&](pg_connection& c) {
+    out = {};
+    if (auto st = c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !st)
+      return st;
+    if (auto st = verify_walk(c, out); !st) {
+      if (!c.lost())
+        static_cast<void>(c.exec("ROLLBACK"));
+      return st;
+    }
+    return c.exec("COMMIT");
+  });
 }
 
 } // namespace almanac::store

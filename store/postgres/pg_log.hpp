@@ -25,7 +25,7 @@
 // and the caller re-reads (a retry with the same expected seq then gets `conflict` if the first
 // attempt committed). The next append reconnects by itself.
 //
-// Not yet here (RocksDB-only): projections, verify, retention (purge), read-only instances.
+// Not yet here (RocksDB-only): read-only instances.
 #pragma once
 
 #include "store/journal.hpp"
@@ -48,7 +48,7 @@ struct pg_options {
 class pg_log : public journal {
 public:
   // The schema version this build creates and reads. open() refuses a newer one.
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   // Connects to `conninfo` (libpq's "host=... dbname=..." or a postgresql:// URI), creates the
   // schema if it is missing (one transaction, recorded in almanac_schema_version), and starts the
@@ -89,6 +89,28 @@ public:
   // One query per job after listing the streams: recovery of many jobs is not optimized yet.
   status
   load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const override;
+
+  // Projections share the reading connection. A batch is one statement (a statement is its own
+  // transaction, so the entries and the checkpoint land together or not at all); it is safe to
+  // retry, since it only sets rows to given values.
+  status write_projections(const projection_batch& batch) override;
+  status read_checkpoint(std::string_view projection, std::uint64_t& position) const override;
+  status get_projection(std::string_view projection, std::string_view key,
+                        std::string& value) const override;
+  // Fetched in pages, like the event reads.
+  status scan_projection(std::string_view projection, const projection_scan& scan,
+                         std::vector<projection_row>& out) const override;
+  status drop_projection(std::string_view projection) override;
+
+  // One transaction that holds the position counter's lock, as appends do: it waits for the
+  // appends in flight and holds new ones back until it commits.
+  status purge_deleted(instant now, duration retention = default_retention,
+                       std::uint64_t* purged = nullptr) override;
+
+  // Walks the events in (job, seq) order, a page at a time. An event's row is its global entry,
+  // so dangling or missing global entries cannot occur; positions and sequences are also checked
+  // against the counters (counter_mismatch). One read-only snapshot: appends may go on.
+  status verify(verify_report& out) const override;
 
   // Transactions committed by the writer so far (one per group).
   std::uint64_t group_commits() const noexcept;

@@ -36,11 +36,14 @@ struct rocksdb_backend {
     REQUIRE(reopen().is_ok());
   }
 
+  // The version mark_newer_format() writes, which the refusal names.
+  static constexpr std::uint32_t newer_version = detail::format_version + 1;
+
   void mark_newer_format() {
     log_.reset();
     with_raw_db(tmp.data(), [](rocksdb::DB& db, auto& handles) {
       std::string v;
-      detail::put_u32(v, detail::format_version + 1);
+      detail::put_u32(v, newer_version);
       REQUIRE(db.Put({}, handles[6], detail::meta_format_version, v).ok());
     });
   }
@@ -82,11 +85,13 @@ struct postgres_backend {
                   + " AND seq = " + std::to_string(seq));
   }
 
+  static constexpr int newer_version = pg_log::schema_version + 1;
+
   void mark_newer_format() {
     log_.reset();
     almanac::test::pg_cluster::exec(conninfo,
                                     "INSERT INTO almanac_schema_version (version) VALUES ("
-                                      + std::to_string(pg_log::schema_version + 1) + ")");
+                                      + std::to_string(newer_version) + ")");
   }
 };
 

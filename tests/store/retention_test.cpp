@@ -1,6 +1,7 @@
 // Retention: a deleted job's stream is purged after the retention period, its highest sequence
-// and the highest position stay, and verify() does not mistake the purge for damage.
-#include "store_fixture.hpp"
+// and the highest position stay, and verify() does not mistake the purge for damage. The
+// backend-independent part runs against both journal backends.
+#include "journal_backends.hpp"
 
 namespace almanac::store::test {
 namespace {
@@ -31,11 +32,13 @@ TEST_CASE("purge_deleted removes streams deleted longer ago than the retention",
   CHECK(purged == 0);
   CHECK(read_all_of(*log, gone).size() == 5);
   bool listed_deleted = false;
-  REQUIRE(log->for_each_stream([&](const stream_info& s) {
-    if (s.job == gone)
-      listed_deleted = s.deleted_at == t0 && !s.purged;
-    return true;
-  }).is_ok());
+  REQUIRE(log
+            ->for_each_stream([&](const stream_info& s) {
+              if (s.job == gone)
+                listed_deleted = s.deleted_at == t0 && !s.purged;
+              return true;
+            })
+            .is_ok());
   CHECK(listed_deleted);
 
   REQUIRE(log->purge_deleted(t0 + default_retention, default_retention, &purged).is_ok());
@@ -47,10 +50,13 @@ TEST_CASE("purge_deleted removes streams deleted longer ago than the retention",
   REQUIRE(log->load_latest_snapshot(gone, snap).is_ok());
   CHECK_FALSE(snap.state.has_value());
   std::uint64_t count = 0;
-  REQUIRE(log->read_all(0, [&](std::uint64_t, const event& e) {
-    CHECK(e.env.job == kept);
-    return ++count, true;
-  }).is_ok());
+  REQUIRE(log
+            ->read_all(0,
+                       [&](std::uint64_t, const event& e) {
+                         CHECK(e.env.job == kept);
+                         return ++count, true;
+                       })
+            .is_ok());
   CHECK(count == 3);
   // The purged events were the last ones: the highest position still does not go back.
   REQUIRE(log->highest_position(position).is_ok());
@@ -81,10 +87,12 @@ TEST_CASE("the highest sequence and position survive purge and reopen", "[store]
   REQUIRE(log->append(kept, 2, make_events(kept, 2, 1), &first).is_ok());
   CHECK(first == 10);
   std::vector<stream_info> streams;
-  REQUIRE(log->for_each_stream([&](const stream_info& s) {
-    streams.push_back(s);
-    return true;
-  }).is_ok());
+  REQUIRE(log
+            ->for_each_stream([&](const stream_info& s) {
+              streams.push_back(s);
+              return true;
+            })
+            .is_ok());
   REQUIRE(streams.size() == 2);
   CHECK(streams[1].job == gone);
   CHECK(streams[1].purged);
@@ -93,6 +101,170 @@ TEST_CASE("the highest sequence and position survive purge and reopen", "[store]
   verify_report report;
   REQUIRE(log->verify(report).is_ok());
   CHECK(report.ok());
+}
+
+void must(const status& st) {
+  INFO(st.to_string());
+  REQUIRE(st.is_ok());
+}
+
+std::vector<event> events_of(const journal& log, job_id job) {
+  std::vector<event> out;
+  must(log.read_stream(job, 1, out));
+  return out;
+}
+
+std::uint64_t highest_of(const journal& log, job_id job) {
+  std::uint64_t out = 0;
+  must(log.highest_seq(job, out));
+  return out;
+}
+
+std::uint64_t position_of(const journal& log) {
+  std::uint64_t out = 0;
+  must(log.highest_position(out));
+  return out;
+}
+
+std::vector<stream_info> streams_of(const journal& log) {
+  std::vector<stream_info> out;
+  must(log.for_each_stream([&](const stream_info& s) {
+    out.push_back(s);
+    return true;
+  }));
+  return out;
+}
+
+TEMPLATE_TEST_CASE("a stream deleted longer ago than the retention is purged in either backend",
+                   "[store][journal]", rocksdb_backend, postgres_backend) {
+  TestType b;
+  auto& log = b.log();
+  must(log.append(kept, 0, make_events(kept, 0, 3)));
+  must(log.append(gone, 0, make_events(gone, 0, 4)));
+  job_state state;
+  state.id = gone;
+  state.seq = 4;
+  must(log.save_snapshot(gone, state));
+  must(log.append(gone, 4, {make_event(gone, 5, job_deleted{}, t0)}));
+  CHECK(position_of(log) == 8);
+
+  std::uint64_t purged = 9;
+  must(log.purge_deleted(t0 + default_retention - 1us, default_retention, &purged));
+  CHECK(purged == 0);
+  CHECK(events_of(log, gone).size() == 5);
+  auto streams = streams_of(log);
+  REQUIRE(streams.size() == 2);
+  CHECK(streams[1].job == gone);
+  CHECK(streams[1].deleted_at == t0);
+  CHECK_FALSE(streams[1].purged);
+
+  must(log.purge_deleted(t0 + default_retention, default_retention, &purged));
+  CHECK(purged == 1);
+  CHECK(events_of(log, gone).empty());
+  CHECK(highest_of(log, gone) == 5);
+  CHECK(events_of(log, kept).size() == 3);
+  loaded_snapshot snap;
+  must(log.load_latest_snapshot(gone, snap));
+  CHECK_FALSE(snap.state.has_value());
+  std::uint64_t count = 0;
+  must(log.read_all(0, [&](std::uint64_t, const event& e) {
+    CHECK(e.env.job == kept);
+    return ++count, true;
+  }));
+  CHECK(count == 3);
+  // The purged events were the last ones: the highest position still does not go back.
+  CHECK(position_of(log) == 8);
+  streams = streams_of(log);
+  REQUIRE(streams.size() == 2);
+  CHECK(streams[0].job == kept);
+  CHECK_FALSE(streams[0].purged);
+  CHECK(streams[1].job == gone);
+  CHECK(streams[1].purged);
+  CHECK(streams[1].highest_seq == 5);
+  CHECK_FALSE(streams[1].deleted_at.has_value());
+  std::vector<job_id> loaded;
+  must(log.load_jobs([&](job_state&& s, const std::string&) {
+    loaded.push_back(s.id);
+    return true;
+  }));
+  CHECK(loaded == std::vector<job_id>{kept});
+  verify_report report;
+  must(log.verify(report));
+  CHECK(report.ok());
+  CHECK(report.purged_streams == 1);
+  CHECK(report.streams == 2);
+
+  must(log.purge_deleted(t0 + default_retention * 2, default_retention, &purged));
+  CHECK(purged == 0);
+}
+
+TEMPLATE_TEST_CASE("a purged stream keeps its highest sequence and the position after reopen",
+                   "[store][journal]", rocksdb_backend, postgres_backend) {
+  TestType b;
+  must(b.log().append(kept, 0, make_events(kept, 0, 2)));
+  must(b.log().append(gone, 0, make_events(gone, 0, 6)));
+  must(b.log().append(gone, 6, {make_event(gone, 7, job_deleted{}, t0)}));
+  must(b.log().purge_deleted(t0 + 1h, 1h));
+  must(b.reopen());
+  auto& log = b.log();
+  CHECK(highest_of(log, gone) == 7);
+  CHECK(events_of(log, gone).empty());
+  CHECK(log.append(gone, 0, make_events(gone, 0, 1)).is_conflict());
+  std::uint64_t first = 0;
+  must(log.append(kept, 2, make_events(kept, 2, 1), &first));
+  CHECK(first == 10);
+  auto streams = streams_of(log);
+  REQUIRE(streams.size() == 2);
+  CHECK(streams[1].job == gone);
+  CHECK(streams[1].purged);
+  CHECK(streams[1].highest_seq == 7);
+  CHECK(streams[0].highest_seq == 3);
+  verify_report report;
+  must(log.verify(report));
+  CHECK(report.ok());
+}
+
+TEST_CASE("a PostgreSQL purge deletes the rows of events and snapshots and keeps the stream row",
+          "[store][postgres]") {
+  postgres_backend b;
+  auto& log = b.log();
+  must(log.append(kept, 0, make_events(kept, 0, 2)));
+  must(log.append(gone, 0, make_events(gone, 0, 3)));
+  job_state state;
+  state.id = gone;
+  state.seq = 3;
+  must(log.save_snapshot(gone, state));
+  must(log.append(gone, 3, {make_event(gone, 4, job_deleted{}, t0)}));
+  // A second process on the same database sees the deletion and purges.
+  auto other = postgres_backend::open_pg(b.conninfo);
+  std::uint64_t purged = 0;
+  must(other->purge_deleted(t0 + 1h, 1h, &purged));
+  CHECK(purged == 1);
+  using almanac::test::pg_cluster;
+  auto gone_id = std::to_string(static_cast<std::int64_t>(gone.value));
+  CHECK(pg_cluster::query(b.conninfo, "SELECT count(*) FROM almanac_events WHERE job = " + gone_id)
+        == "0");
+  CHECK(pg_cluster::query(b.conninfo, "SELECT count(*) FROM almanac_snapshots") == "0");
+  CHECK(pg_cluster::query(b.conninfo, "SELECT count(*) FROM almanac_events") == "2");
+  CHECK(
+    pg_cluster::query(b.conninfo, "SELECT highest_seq FROM almanac_streams WHERE job = " + gone_id
+                                    + " AND purged_seq = highest_seq AND deleted_at IS NULL")
+    == "4");
+  CHECK(pg_cluster::query(b.conninfo, "SELECT highest FROM almanac_position") == "6");
+  CHECK(highest_of(log, gone) == 4);
+  // The stream goes on after its purge: the next append continues its sequence and position.
+  std::uint64_t first = 0;
+  must(log.append(gone, 4, make_events(gone, 4, 1), &first));
+  CHECK(first == 7);
+  auto streams = streams_of(log);
+  REQUIRE(streams.size() == 2);
+  CHECK_FALSE(streams[1].purged);
+  CHECK(seqs(events_of(log, gone)) == std::vector<std::uint64_t>{5});
+  // The stream starts after the purged sequences: not a gap.
+  verify_report report;
+  must(log.verify(report));
+  CHECK(report.ok());
+  CHECK(report.purged_streams == 0);
 }
 
 } // namespace

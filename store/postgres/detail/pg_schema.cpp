@@ -39,6 +39,22 @@ const std::vector<std::vector<std::string_view>>& migrations() {
       "  state bytea NOT NULL,"
       "  saved_at timestamptz NOT NULL DEFAULT now())",
     },
+    // 2: projections and their checkpoints; streams remember that retention purged them.
+    {
+      // Names and keys are bytes: bytea compares as unsigned bytes (memcmp, then length), the
+      // order scan_projection promises.
+      "CREATE TABLE almanac_projections ("
+      "  name bytea NOT NULL,"
+      "  key bytea NOT NULL,"
+      "  value bytea NOT NULL,"
+      "  PRIMARY KEY (name, key))",
+      "CREATE TABLE almanac_checkpoints ("
+      "  name bytea PRIMARY KEY,"
+      "  position bigint NOT NULL)",
+      // The highest seq when retention purged the stream: it is purged while nothing was
+      // appended since, and verify() expects its events to start after it.
+      "ALTER TABLE almanac_streams ADD COLUMN purged_seq bigint",
+    },
   };
   return all;
 }
