@@ -133,7 +133,7 @@ public:
   // Recovery of one job: the latest usable snapshot (or an empty state) plus every later event,
   // folded with evolve(). `warning` (optional) receives a snapshot warning. Errors as
   // read_stream. An unknown job gives an empty state with seq 0.
-  status load_job(job_id job, job_state& out, std::string* warning = nullptr) const override;
+  using journal::load_job;
 
   // Recovery of every job in one pass, in job id order: for each stream, its latest usable
   // snapshot plus the later events, folded with evolve(), then `fn(state, warning)` until it

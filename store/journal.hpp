@@ -23,6 +23,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace almanac::store {
@@ -51,6 +52,11 @@ struct loaded_snapshot {
   std::optional<job_state> state;
   std::string warning;
 };
+
+// A stored snapshot of `job` at `seq` as load_latest_snapshot reports it: the decoded state, or
+// a warning when the bytes do not decode or name another job or sequence. Both backends use it,
+// so their warnings read alike.
+void check_snapshot(job_id job, std::uint64_t seq, std::string_view bytes, loaded_snapshot& out);
 
 class journal {
 public:
@@ -130,8 +136,9 @@ public:
 
   // Recovery of one job: the latest usable snapshot (or an empty state) plus every later event,
   // folded with evolve(). `warning` (optional) receives a snapshot warning. Errors as
-  // read_stream. An unknown job gives an empty state with seq 0.
-  virtual status load_job(job_id job, job_state& out, std::string* warning = nullptr) const = 0;
+  // read_stream. An unknown job gives an empty state with seq 0. The same for every backend:
+  // load_latest_snapshot, then scan_stream.
+  status load_job(job_id job, job_state& out, std::string* warning = nullptr) const;
 
   // Recovery of every job, in job id order: for each stream, its latest usable snapshot plus the
   // later events, folded with evolve(), then `fn(state, warning)` until it returns false. Purged

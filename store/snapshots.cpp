@@ -60,41 +60,7 @@ status event_log::load_latest_snapshot(job_id job, loaded_snapshot& out) const {
   std::string_view key{it->key().data(), it->key().size()};
   if (key.size() != 16 || get_u64(key) != job.value)
     return status{};
-  auto seq = get_u64(key, 8);
-  auto where = "snapshot of job " + to_string(job) + " at seq " + std::to_string(seq);
-  auto decoded = decode_state({it->value().data(), it->value().size()});
-  if (!decoded) {
-    out.warning = where + " does not decode: " + decoded.err().message;
-    return status{};
-  }
-  if (decoded->id != job || decoded->seq != seq) {
-    out.warning = where + " holds job " + to_string(decoded->id) + " seq "
-                  + std::to_string(decoded->seq);
-    return status{};
-  }
-  out.state = std::move(*decoded);
-  return status{};
-}
-
-status event_log::load_job(job_id job, job_state& out, std::string* warning) const {
-  loaded_snapshot snap;
-  if (auto st = load_latest_snapshot(job, snap); !st)
-    return st;
-  if (warning)
-    *warning = snap.warning;
-  job_state state;
-  if (snap.state) {
-    state = std::move(*snap.state);
-  } else {
-    state.id = job;
-  }
-  auto st = scan_stream(job, state.seq + 1, max_seq, [&](const event& e) {
-    state = evolve(std::move(state), e);
-    return true;
-  });
-  if (!st)
-    return st;
-  out = std::move(state);
+  check_snapshot(job, get_u64(key, 8), {it->value().data(), it->value().size()}, out);
   return status{};
 }
 

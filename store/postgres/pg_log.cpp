@@ -593,39 +593,7 @@ status pg_log::load_latest_snapshot(job_id job, loaded_snapshot& out) const {
   });
   if (!st || !found)
     return st;
-  auto where = "snapshot of job " + to_string(job) + " at seq " + std::to_string(found->first);
-  auto decoded = decode_state(found->second);
-  if (!decoded) {
-    out.warning = where + " does not decode: " + decoded.err().message;
-    return status{};
-  }
-  if (decoded->id != job || decoded->seq != found->first) {
-    out.warning =
-      where + " holds job " + to_string(decoded->id) + " seq " + std::to_string(decoded->seq);
-    return status{};
-  }
-  out.state = std::move(*decoded);
-  return status{};
-}
-
-status pg_log::load_job(job_id job, job_state& out, std::string* warning) const {
-  loaded_snapshot snap;
-  if (auto st = load_latest_snapshot(job, snap); !st)
-    return st;
-  if (warning)
-    *warning = snap.warning;
-  job_state state;
-  if (snap.state)
-    state = std::move(*snap.state);
-  else
-    state.id = job;
-  auto st = scan_stream(job, state.seq + 1, max_seq, [&](const event& e) {
-    state = evolve(std::move(state), e);
-    return true;
-  });
-  if (!st)
-    return st;
-  out = std::move(state);
+  check_snapshot(job, found->first, found->second, out);
   return status{};
 }
 

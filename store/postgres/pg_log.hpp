@@ -85,7 +85,7 @@ public:
 
   status save_snapshot(job_id job, const job_state& state) override;
   status load_latest_snapshot(job_id job, loaded_snapshot& out) const override;
-  status load_job(job_id job, job_state& out, std::string* warning = nullptr) const override;
+  using journal::load_job;
   // One query per job after listing the streams: recovery of many jobs is not optimized yet.
   status
   load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const override;

@@ -17,6 +17,32 @@
 
 namespace almanac::store::test {
 
+// Fails the test with the status's message unless it is ok.
+inline void must(const status& st) {
+  INFO(st.to_string());
+  REQUIRE(st.is_ok());
+}
+
+// A job's whole stream, its highest sequence, and the log's highest position.
+inline std::vector<event> stream_of(const journal& log, job_id job) {
+  std::vector<event> out;
+  must(log.read_stream(job, 1, out));
+  return out;
+}
+
+inline std::uint64_t highest_of(const journal& log, job_id job) {
+  std::uint64_t out = 0;
+  must(log.highest_seq(job, out));
+  return out;
+}
+
+inline std::uint64_t position_of(const journal& log) {
+  std::uint64_t out = 0;
+  must(log.highest_position(out));
+  return out;
+}
+
+
 struct rocksdb_backend {
   temp_dir tmp;
   std::unique_ptr<event_log> log_ = open_log(tmp.data());

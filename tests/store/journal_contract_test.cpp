@@ -18,29 +18,6 @@ constexpr job_id job_c{0x2a3};
 // The top bit set: a negative bigint in PostgreSQL, still last in job id order.
 constexpr job_id job_high{0x8000000000000001};
 
-void must(const status& st) {
-  INFO(st.to_string());
-  REQUIRE(st.is_ok());
-}
-
-std::vector<event> stream_of(const journal& log, job_id job) {
-  std::vector<event> out;
-  must(log.read_stream(job, 1, out));
-  return out;
-}
-
-std::uint64_t highest_of(const journal& log, job_id job) {
-  std::uint64_t out = 0;
-  must(log.highest_seq(job, out));
-  return out;
-}
-
-std::uint64_t position_of(const journal& log) {
-  std::uint64_t out = 0;
-  must(log.highest_position(out));
-  return out;
-}
-
 std::vector<std::pair<std::uint64_t, std::string>> global_of(const journal& log,
                                                              std::uint64_t from = 1) {
   std::vector<std::pair<std::uint64_t, std::string>> out;

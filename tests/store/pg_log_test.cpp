@@ -16,11 +16,6 @@ namespace {
 using almanac::test::pg_cluster;
 using almanac::test::pg_cluster_options;
 
-void must(const status& st) {
-  INFO(st.to_string());
-  REQUIRE(st.is_ok());
-}
-
 // A session of its own, for a test that must hold a lock or terminate a backend.
 class session {
 public:

@@ -103,29 +103,6 @@ TEST_CASE("the highest sequence and position survive purge and reopen", "[store]
   CHECK(report.ok());
 }
 
-void must(const status& st) {
-  INFO(st.to_string());
-  REQUIRE(st.is_ok());
-}
-
-std::vector<event> events_of(const journal& log, job_id job) {
-  std::vector<event> out;
-  must(log.read_stream(job, 1, out));
-  return out;
-}
-
-std::uint64_t highest_of(const journal& log, job_id job) {
-  std::uint64_t out = 0;
-  must(log.highest_seq(job, out));
-  return out;
-}
-
-std::uint64_t position_of(const journal& log) {
-  std::uint64_t out = 0;
-  must(log.highest_position(out));
-  return out;
-}
-
 std::vector<stream_info> streams_of(const journal& log) {
   std::vector<stream_info> out;
   must(log.for_each_stream([&](const stream_info& s) {
@@ -151,7 +128,7 @@ TEMPLATE_TEST_CASE("a stream deleted longer ago than the retention is purged in 
   std::uint64_t purged = 9;
   must(log.purge_deleted(t0 + default_retention - 1us, default_retention, &purged));
   CHECK(purged == 0);
-  CHECK(events_of(log, gone).size() == 5);
+  CHECK(stream_of(log, gone).size() == 5);
   auto streams = streams_of(log);
   REQUIRE(streams.size() == 2);
   CHECK(streams[1].job == gone);
@@ -160,9 +137,9 @@ TEMPLATE_TEST_CASE("a stream deleted longer ago than the retention is purged in 
 
   must(log.purge_deleted(t0 + default_retention, default_retention, &purged));
   CHECK(purged == 1);
-  CHECK(events_of(log, gone).empty());
+  CHECK(stream_of(log, gone).empty());
   CHECK(highest_of(log, gone) == 5);
-  CHECK(events_of(log, kept).size() == 3);
+  CHECK(stream_of(log, kept).size() == 3);
   loaded_snapshot snap;
   must(log.load_latest_snapshot(gone, snap));
   CHECK_FALSE(snap.state.has_value());
@@ -208,7 +185,7 @@ TEMPLATE_TEST_CASE("a purged stream keeps its highest sequence and the position 
   must(b.reopen());
   auto& log = b.log();
   CHECK(highest_of(log, gone) == 7);
-  CHECK(events_of(log, gone).empty());
+  CHECK(stream_of(log, gone).empty());
   CHECK(log.append(gone, 0, make_events(gone, 0, 1)).is_conflict());
   std::uint64_t first = 0;
   must(log.append(kept, 2, make_events(kept, 2, 1), &first));
@@ -259,7 +236,7 @@ TEST_CASE("a PostgreSQL purge deletes the rows of events and snapshots and keeps
   auto streams = streams_of(log);
   REQUIRE(streams.size() == 2);
   CHECK_FALSE(streams[1].purged);
-  CHECK(seqs(events_of(log, gone)) == std::vector<std::uint64_t>{5});
+  CHECK(seqs(stream_of(log, gone)) == std::vector<std::uint64_t>{5});
   // The stream starts after the purged sequences: not a gap.
   verify_report report;
   must(log.verify(report));

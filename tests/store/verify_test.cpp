@@ -133,11 +133,6 @@ TEST_CASE("a byte flipped in a table file is reported and never read as a valid 
     CHECK(read.is_corruption());
 }
 
-void must(const status& st) {
-  INFO(st.to_string());
-  REQUIRE(st.is_ok());
-}
-
 verify_report verified(const journal& log) {
   verify_report report;
   must(log.verify(report));

@@ -1,0 +1,44 @@
+#include "store/journal.hpp"
+
+#include "events/codec.hpp"
+#include "events/evolve.hpp"
+
+namespace almanac::store {
+
+void check_snapshot(job_id job, std::uint64_t seq, std::string_view bytes, loaded_snapshot& out) {
+  auto where = "snapshot of job " + to_string(job) + " at seq " + std::to_string(seq);
+  auto decoded = decode_state(bytes);
+  if (!decoded) {
+    out.warning = where + " does not decode: " + decoded.err().message;
+    return;
+  }
+  if (decoded->id != job || decoded->seq != seq) {
+    out.warning =
+      where + " holds job " + to_string(decoded->id) + " seq " + std::to_string(decoded->seq);
+    return;
+  }
+  out.state = std::move(*decoded);
+}
+
+status journal::load_job(job_id job, job_state& out, std::string* warning) const {
+  loaded_snapshot snap;
+  if (auto st = load_latest_snapshot(job, snap); !st)
+    return st;
+  if (warning)
+    *warning = snap.warning;
+  job_state state;
+  if (snap.state)
+    state = std::move(*snap.state);
+  else
+    state.id = job;
+  auto st = scan_stream(job, state.seq + 1, max_seq, [&](const event& e) {
+    state = evolve(std::move(state), e);
+    return true;
+  });
+  if (!st)
+    return st;
+  out = std::move(state);
+  return status{};
+}
+
+} // namespace almanac::store
