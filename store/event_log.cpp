@@ -459,6 +459,15 @@ event_log::write_stats event_log::stats() const noexcept {
   return {impl_->writer->writes(), duration{static_cast<duration::rep>(impl_->writer->write_us())}};
 }
 
+journal_health event_log::health() const {
+  journal_health h;
+  h.backend = "rocksdb";
+  auto w = stats();
+  h.group_writes = w.group_writes;
+  h.write_time = w.write_time;
+  return h;
+}
+
 status event_log::close() {
   std::lock_guard lock{impl_->close_mtx};
   if (impl_->closed)

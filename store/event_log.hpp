@@ -197,6 +197,7 @@ public:
     duration write_time{};
   };
   write_stats stats() const noexcept;
+  journal_health health() const override;
 
   // What open found wrong with the write-ahead log and accepted (open_options::salvage): empty
   // after a clean open. verify() reports it too.

@@ -58,6 +58,25 @@ struct loaded_snapshot {
 // so their warnings read alike.
 void check_snapshot(job_id job, std::uint64_t seq, std::string_view bytes, loaded_snapshot& out);
 
+// What health and /metrics show about the storage: which backend, whether it is reachable, and
+// the group-commit writer's work so far.
+struct journal_health {
+  // "rocksdb" or "postgresql".
+  std::string backend;
+  // PostgreSQL: whether the writer's last attempt reached the server (false from a lost
+  // connection until the next append succeeds). RocksDB: always true.
+  bool connected = true;
+  // Committed group writes (RocksDB: synced WriteBatches; PostgreSQL: transactions).
+  std::uint64_t group_writes = 0;
+  // Time spent in those writes, fsync and round trips included.
+  duration write_time{};
+  // PostgreSQL: connections lost and made again since open (0 for RocksDB).
+  std::uint64_t connection_losses = 0;
+  std::uint64_t reconnects = 0;
+  // The last storage failure's message ("" when none since open); never holds a password.
+  std::string last_error;
+};
+
 class journal {
 public:
   // Runs on the backend's writer thread once the append is durable (or refused). On ok,
@@ -70,6 +89,9 @@ public:
   // Stops accepting appends (they fail with unavailable), finishes and acknowledges everything
   // already queued, and releases the storage. Idempotent; the first call's status.
   virtual status close() = 0;
+
+  // The storage's state now. Thread-safe and cheap: it reads counters, never the storage.
+  virtual journal_health health() const = 0;
 
   // -- appending -------------------------------------------------------------------------------
 

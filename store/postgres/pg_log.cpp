@@ -115,6 +115,29 @@ struct pg_log::impl {
   std::thread writer;
   pg_connection wconn;
   std::atomic<std::uint64_t> commits{0};
+  std::atomic<std::uint64_t> write_us{0};
+
+  // What health() shows. `connected` follows the writer's connection: false from a loss until
+  // the writer connects again, which it tries once a second while idle, so health turns green
+  // after a server restart without waiting for an append.
+  std::atomic<bool> connected{true};
+  std::atomic<std::uint64_t> losses{0};
+  std::atomic<std::uint64_t> reconnects{0};
+  mutable std::mutex error_mtx;
+  std::string last_error;
+
+  void note_failure(const status& st, bool lost) {
+    {
+      std::lock_guard lock{error_mtx};
+      last_error = st.message();
+    }
+    if (lost && connected.exchange(false))
+      ++losses;
+  }
+  void note_connected() {
+    if (!connected.exchange(true))
+      ++reconnects;
+  }
 
   mutable std::mutex read_mtx;
   mutable pg_connection rconn;
@@ -123,8 +146,8 @@ struct pg_log::impl {
   std::mutex close_mtx;
   status close_status;
 
-  impl(std::string info, pg_options o)
-      : conninfo(info), opts(std::move(o)), wconn(info), rconn(info) {}
+  impl(const std::string& writer_info, const std::string& reader_info, pg_options o)
+      : conninfo(reader_info), opts(std::move(o)), wconn(writer_info), rconn(reader_info) {}
 
   // Runs `f(conn)` on the reading connection; once more on a fresh connection if the first
   // attempt lost it (reads change nothing, so a retry is safe).
@@ -166,6 +189,14 @@ void pg_log::impl::run() {
     std::vector<pg_pending> group;
     {
       std::unique_lock lock{mtx};
+      while (!stopping && queue.empty() && !connected) {
+        lock.unlock();
+        if (wconn.ensure())
+          note_connected();
+        lock.lock();
+        if (!connected)
+          cv.wait_for(lock, std::chrono::seconds{1}, [&] { return stopping || !queue.empty(); });
+      }
       cv.wait(lock, [&] { return stopping || !queue.empty(); });
       if (queue.empty())
         return;
@@ -198,11 +229,19 @@ void pg_log::impl::commit_group(std::vector<pg_pending>& group, std::vector<stat
     for (std::size_t i = 0; i < group.size(); ++i)
       results[i] = group[i].refused;
     bool commit_sent = false;
+    auto started = std::chrono::steady_clock::now();
     status st = wconn.ensure();
+    bool reached = static_cast<bool>(st);
     if (st)
       st = attempt(group, results, firsts, commit_sent);
-    if (st)
+    write_us += static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                             std::chrono::steady_clock::now() - started)
+                                             .count());
+    if (st) {
+      note_connected();
       return;
+    }
+    note_failure(st, !reached || wconn.lost());
     // Before COMMIT, a lost connection took its unfinished transaction with it: nothing was
     // written, and one retry on a new connection is safe (a server restart between appends).
     bool retry = round == 0 && !commit_sent && wconn.lost();
@@ -326,15 +365,28 @@ status pg_log::open(const std::string& conninfo, const pg_options& opts,
   // application_name is appended as a keyword: for a URI, libpq accepts a second conninfo
   // only through its "dbname" expansion, so a URI gets it as a query parameter.
   std::string info = conninfo;
-  if (!opts.application_name.empty()) {
-    bool uri = info.rfind("postgresql://", 0) == 0 || info.rfind("postgres://", 0) == 0;
+  bool uri = info.rfind("postgresql://", 0) == 0 || info.rfind("postgres://", 0) == 0;
+  // `value` holds no quote, backslash, '&' or '%' (the callers' constants).
+  auto add = [&](const std::string& key, const std::string& value, const std::string& encoded) {
     if (uri)
-      info += (info.find('?') == std::string::npos ? "?" : "&") + std::string{"application_name="}
-              + opts.application_name;
+      info += (info.find('?') == std::string::npos ? "?" : "&") + key + "=" + encoded;
     else
-      info += " application_name='" + opts.application_name + "'";
+      info += " " + key + "='" + value + "'";
+  };
+  if (!opts.application_name.empty())
+    add("application_name", opts.application_name, opts.application_name);
+  // Read-only sessions (replay) and the writer's synchronous_commit are settings of the
+  // session, given at connect time so that every reconnect has them too.
+  std::string winfo = info;
+  if (opts.read_only)
+    add("options", "-c default_transaction_read_only=on",
+        "-c%20default_transaction_read_only%3Don");
+  if (!opts.synchronous_commit) {
+    std::swap(info, winfo);
+    add("options", "-c synchronous_commit=off", "-c%20synchronous_commit%3Doff");
+    std::swap(info, winfo);
   }
-  auto p = std::make_unique<impl>(info, opts);
+  auto p = std::make_unique<impl>(winfo, info, opts);
   if (auto st = p->rconn.ensure(); !st)
     return st;
   if (auto st = migrate_schema(p->rconn, schema_version); !st)
@@ -363,6 +415,19 @@ status pg_log::close() {
     impl_->rconn.disconnect();
   }
   return impl_->close_status;
+}
+
+journal_health pg_log::health() const {
+  journal_health h;
+  h.backend = "postgresql";
+  h.connected = impl_->connected;
+  h.group_writes = impl_->commits;
+  h.write_time = std::chrono::microseconds{impl_->write_us.load()};
+  h.connection_losses = impl_->losses;
+  h.reconnects = impl_->reconnects;
+  std::lock_guard lock{impl_->error_mtx};
+  h.last_error = impl_->last_error;
+  return h;
 }
 
 std::uint64_t pg_log::group_commits() const noexcept {

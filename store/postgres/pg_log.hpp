@@ -43,6 +43,17 @@ struct pg_options {
   // Sent as application_name, so an operator can tell Almanac's sessions apart in
   // pg_stat_activity. Default: "almanac".
   std::string application_name = "almanac";
+  // Off: the writer's session sets synchronous_commit = off, so an acknowledged append may be
+  // lost in a server crash (not in a clean restart). For tests and benchmarks only, as
+  // durability::none is on RocksDB. Default: on (the server's setting decides).
+  bool synchronous_commit = true;
+  // Read-only: no schema is created or migrated (a missing one is refused with not_found), every
+  // session is read-only (default_transaction_read_only), no writer thread runs, and every
+  // write is refused with invalid_argument. What the replay tool opens. Default: read-write.
+  bool read_only = false;
+  // Backpressure: once this many events wait for the writer, blocking append() waits for room.
+  // append_async() never waits and may exceed it. Default: 65536 events.
+  std::size_t max_queued_events = 65536;
 };
 
 class pg_log : public journal {
@@ -63,6 +74,7 @@ public:
   pg_log& operator=(const pg_log&) = delete;
 
   status close() override;
+  journal_health health() const override;
 
   status append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
                 std::uint64_t* first_position = nullptr) override;
