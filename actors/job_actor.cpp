@@ -41,6 +41,10 @@ struct job_actor_state {
   std::chrono::steady_clock::time_point append_started;
   // A failed append of an unanswered command waits for retry_delay before the queue moves on.
   bool retrying = false;
+  // The last append failed in a way that may have left the log ahead of `job`: a PostgreSQL
+  // connection lost during COMMIT (the events may have committed) or a conflict. The next
+  // command is decided only after the state is read back from the log.
+  bool resync = false;
 };
 
 constexpr auto retry_delay = std::chrono::seconds{1};
@@ -161,10 +165,18 @@ void finish_append(pointer self, const append_done& done) {
     auto err = store::to_error(done.st);
     st.ctx->say(log_level::error, "job " + to_string(st.job.id) + ": append failed: " +
                                     err.message);
-    if (!p.promise.pending() && err.code == errc::storage_error) {
+    // Unavailable is a PostgreSQL server gone or restarting; conflict means another writer (or
+    // our own append whose COMMIT was cut off) moved the stream on. Either way the log may hold
+    // more than `job`, so the state is read back before anything else is decided.
+    if (done.st.is_conflict() || err.code == errc::unavailable)
+      st.resync = true;
+    if (!p.promise.pending()
+        && (err.code == errc::storage_error || err.code == errc::unavailable)) {
       // Nobody waits for this command (a run's outcome, a recovery step): dropping it would
       // leave the run in flight for good, so it waits at the head of the queue and is tried
-      // again once the disk may have room.
+      // again once the disk may have room or the server is back. Re-decided against the state
+      // read back from the log, a command that did commit is refused as a duplicate instead of
+      // being written twice.
       st.queue.insert(st.queue.begin(), std::move(p));
       st.retrying = true;
       self->delayed_send(self, retry_delay, advance_atom::value);
@@ -191,8 +203,47 @@ void finish_append(pointer self, const append_done& done) {
   process(self);
 }
 
+// Reads the job back from the log after an append whose outcome is unknown. False when the log
+// cannot be read yet: the queue waits and tries again after retry_delay. Blocks on the job
+// actor's own thread, on this failure path only.
+bool resync_from_log(pointer self) {
+  auto& st = self->state;
+  job_state fresh;
+  auto s = st.ctx->jobs->load(st.job.id, fresh);
+  if (!s.ok()) {
+    st.ctx->say(log_level::warning, "job " + to_string(st.job.id)
+                                      + ": cannot read the log back yet: " + s.message());
+    st.retrying = true;
+    self->delayed_send(self, retry_delay, advance_atom::value);
+    return false;
+  }
+  st.resync = false;
+  if (fresh.seq != st.job.seq) {
+    st.ctx->say(log_level::warning, "job " + to_string(st.job.id) + ": the log is at seq "
+                                      + std::to_string(fresh.seq) + ", not "
+                                      + std::to_string(st.job.seq)
+                                      + " as this actor thought; continuing from the log");
+    fresh.id = st.job.id;
+    // A RunStarted that committed unseen started no run here: nothing executes it, so it is
+    // abandoned and follows the at-least-once rule, as after a restart. (With runs of our own in
+    // flight too, which abandon_in_flight would also close, it is left to the run timeout.)
+    bool unseen_runs = st.job.in_flight.empty() && !fresh.in_flight.empty();
+    st.job = std::move(fresh);
+    if (unseen_runs)
+      st.queue.insert(st.queue.begin(),
+                      pending_command{command{abandon_in_flight{"append outcome was unknown"},
+                                              "system", {}},
+                                      {}});
+    st.snapshot_seq = st.job.seq;
+    st.listener->on_changed(summarize(st.job));
+  }
+  return true;
+}
+
 void process(pointer self) {
   auto& st = self->state;
+  if (st.resync && !st.current && !st.retrying && !st.queue.empty() && !resync_from_log(self))
+    return;
   while (!st.current && !st.retrying && !st.queue.empty()) {
     auto p = std::move(st.queue.front());
     st.queue.erase(st.queue.begin());
@@ -263,7 +314,8 @@ job_actor::behavior_type job_behavior(pointer self, job_id id, std::optional<job
       // Only an actor with nothing to do may go: its state is all in the log. A request that
       // reaches the mailbox after this answer is bounced to its sender, who spawns a new actor.
       auto& st = self->state;
-      if (st.current || st.retrying || !st.queue.empty() || !st.job.in_flight.empty())
+      if (st.current || st.retrying || st.resync || !st.queue.empty()
+          || !st.job.in_flight.empty())
         return false;
       self->quit(caf::exit_reason::normal);
       return true;

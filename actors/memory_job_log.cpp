@@ -25,6 +25,11 @@ void memory_job_log::append(job_id job, std::uint64_t expected_seq, std::vector<
       position_ += events.size();
       for (auto& e : events)
         s.events.push_back(std::move(e));
+      if (committing_then_failing_ > 0) {
+        --committing_then_failing_;
+        result = failure_;
+        first = 0;
+      }
     }
   }
   done(std::move(result), first);
@@ -54,6 +59,12 @@ store::status memory_job_log::save_snapshot(job_id job, const job_state& state) 
 void memory_job_log::fail_appends(std::size_t n, store::status why) {
   std::lock_guard guard{mtx_};
   failing_ = n;
+  failure_ = std::move(why);
+}
+
+void memory_job_log::commit_then_fail(std::size_t n, store::status why) {
+  std::lock_guard guard{mtx_};
+  committing_then_failing_ = n;
   failure_ = std::move(why);
 }
 

@@ -21,6 +21,9 @@ public:
 
   // The next `n` appends fail with `why` and write nothing.
   void fail_appends(std::size_t n, store::status why);
+  // The next `n` appends are written but reported as failing with `why`: what a caller sees
+  // when a PostgreSQL connection is lost during COMMIT.
+  void commit_then_fail(std::size_t n, store::status why);
   // Every event of `job`, in order.
   std::vector<event> events_of(job_id job) const;
   // Loads served so far (what passivation and waking cost).
@@ -35,6 +38,7 @@ private:
   std::unordered_map<job_id, stream> streams_;
   std::uint64_t position_ = 0;
   std::size_t failing_ = 0;
+  std::size_t committing_then_failing_ = 0;
   store::status failure_;
   mutable std::size_t loads_ = 0;
 };

@@ -22,7 +22,7 @@ void render(std::ostringstream& out, const char* name, const char* help, const h
 
 std::string render_prometheus(const runtime_metrics& m, std::uint64_t active, std::uint64_t paused,
                               std::uint64_t failed, std::uint64_t completed,
-                              const store::event_log::write_stats& log) {
+                              const store::journal_health& log) {
   std::ostringstream out;
   out << "# HELP almanac_jobs Jobs by status.\n# TYPE almanac_jobs gauge\n"
       << "almanac_jobs{status=\"active\"} " << active << '\n'
@@ -65,7 +65,19 @@ std::string render_prometheus(const runtime_metrics& m, std::uint64_t active, st
       << "# HELP almanac_log_write_seconds_total Time in group-commit writes, fsync included.\n"
       << "# TYPE almanac_log_write_seconds_total counter\n"
       << "almanac_log_write_seconds_total "
-      << std::chrono::duration<double>(log.write_time).count() << '\n';
+      << std::chrono::duration<double>(log.write_time).count() << '\n'
+      << "# HELP almanac_store_connected Whether the log's writer reaches its storage (1) or not "
+         "(0): a PostgreSQL server that is down or unreachable.\n"
+      << "# TYPE almanac_store_connected gauge\n"
+      << "almanac_store_connected{backend=\"" << log.backend << "\"} " << (log.connected ? 1 : 0)
+      << '\n'
+      << "# HELP almanac_store_connection_losses_total Connections to the storage lost.\n"
+      << "# TYPE almanac_store_connection_losses_total counter\n"
+      << "almanac_store_connection_losses_total " << log.connection_losses << '\n'
+      << "# HELP almanac_store_reconnects_total Connections to the storage made again after a "
+         "loss.\n"
+      << "# TYPE almanac_store_reconnects_total counter\n"
+      << "almanac_store_reconnects_total " << log.reconnects << '\n';
   return std::move(out).str();
 }
 

@@ -1,7 +1,7 @@
 // The Prometheus text of the runtime's metrics (the daemon's GET /metrics).
 #pragma once
 
-#include "store/event_log.hpp"
+#include "store/journal.hpp"
 
 #include <almanac/metrics.hpp>
 
@@ -10,10 +10,10 @@
 
 namespace almanac {
 
-// Renders `m`, the job counts and the log writer's figures in the Prometheus text exposition
-// format.
+// Renders `m`, the job counts and the log's storage state (backend, connection, the writer's
+// figures) in the Prometheus text exposition format.
 std::string render_prometheus(const runtime_metrics& m, std::uint64_t active, std::uint64_t paused,
                               std::uint64_t failed, std::uint64_t completed,
-                              const store::event_log::write_stats& log);
+                              const store::journal_health& log);
 
 } // namespace almanac

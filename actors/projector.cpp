@@ -14,7 +14,7 @@ namespace {
 constexpr std::uint64_t chunk_events = 4096;
 
 // Folds at most `max` events after `from`; returns the new checkpoint.
-store::status fold_chunk(store::event_log& log, history_projector& projector, std::uint64_t from,
+store::status fold_chunk(store::journal& log, history_projector& projector, std::uint64_t from,
                          std::uint64_t max, std::uint64_t& checkpoint) {
   store::projection_batch batch;
   std::uint64_t last = from;
@@ -76,6 +76,15 @@ caf::behavior projector(caf::stateful_actor<projector_state>* self,
         for (auto& [pos, rp] : st.waiting)
           rp.deliver(caf::make_error(caf::sec::runtime_error, s.message()));
         st.waiting.clear();
+        // The fold may have taken in events past the checkpoint: it starts again from what is
+        // stored. A log that is unreachable for now (a PostgreSQL restart) is tried again, so
+        // the history catches up without waiting for the next append; a corrupt one is not.
+        st.fold = std::make_unique<history_projector>(st.ctx->log);
+        if (s.get_code() == store::status::code::unavailable
+            || s.get_code() == store::status::code::io_error) {
+          st.scheduled = true;
+          self->delayed_send(self, std::chrono::seconds{1}, advance_atom::value);
+        }
         return;
       }
       bool progressed = next != st.checkpoint;
@@ -112,7 +121,7 @@ caf::actor spawn_projector(caf::actor_system& sys, std::shared_ptr<const runtime
   return sys.spawn(projector, std::move(ctx));
 }
 
-store::status project_history(store::event_log& log, bool rebuild) {
+store::status project_history(store::journal& log, bool rebuild) {
   if (rebuild) {
     for (auto name : {audit_projection, audit_by_job_projection, runs_projection, jobs_projection,
                       history_checkpoint})

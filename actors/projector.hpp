@@ -18,6 +18,6 @@ caf::actor spawn_projector(caf::actor_system& sys, std::shared_ptr<const runtime
 
 // Folds the log from the projections' checkpoint to its end and writes the projections; the
 // projector does this in chunks. `rebuild` drops the projections first and starts at position 1.
-store::status project_history(store::event_log& log, bool rebuild = false);
+store::status project_history(store::journal& log, bool rebuild = false);
 
 } // namespace almanac

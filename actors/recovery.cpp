@@ -1,5 +1,7 @@
 #include "actors/recovery.hpp"
 
+#include "store/wal_damage.hpp"
+
 #include <almanac/time.hpp>
 
 #include <chrono>

@@ -4,7 +4,7 @@
 
 #include "actors/executor.hpp"
 #include "actors/job_log.hpp"
-#include "store/event_log.hpp"
+#include "store/journal.hpp"
 
 #include <almanac/clock.hpp>
 #include <almanac/metrics.hpp>
@@ -22,7 +22,9 @@ struct runtime_context {
   // Jobs' streams: what job actors and the supervisor read and write (the one storage seam).
   job_log* jobs = nullptr;
   // The whole log: recovery, the projector and history queries.
-  store::event_log* log = nullptr;
+  store::journal* log = nullptr;
+  // Where the log is, as health shows it (store::describe_location: never a password).
+  std::string store_location;
   executor* exec = nullptr;
   const clock* clk = nullptr;
   runtime_settings settings;

@@ -6,6 +6,7 @@
 #include "actors/supervisor.hpp"
 #include "actors/testing.hpp"
 #include "store/event_log.hpp"
+#include "store/open_journal.hpp"
 
 #include <almanac/caf_error.hpp>
 
@@ -21,10 +22,14 @@ result<void> make_data_directory(const std::filesystem::path& dir) {
   return {};
 }
 
+std::string describe_store(std::string_view store) { return store::describe_location(store); }
+
+bool store_uri_has_password(std::string_view store) { return store::uri_has_password(store); }
+
 struct scheduler::impl {
   caf::actor_system& sys;
   system_clock wall;
-  std::unique_ptr<store::event_log> log;
+  std::unique_ptr<store::journal> log;
   std::unique_ptr<job_log> jobs;
   std::unique_ptr<executor> exec;
   std::shared_ptr<runtime_context> ctx;
@@ -37,8 +42,11 @@ struct scheduler::impl {
 
 result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
                                                     scheduler_options opts) {
-  if (opts.data_dir.empty())
-    return fail(errc::invalid_input, "no data directory given");
+  if (!opts.store.empty() && !store::is_postgres_uri(opts.store))
+    return fail(errc::invalid_input,
+                "store: not a postgresql:// URI (a RocksDB log is given as data_dir)");
+  if (opts.store.empty() && opts.data_dir.empty())
+    return fail(errc::invalid_input, "no data directory given (or a postgresql:// store)");
   if (opts.settings.max_jobs == 0)
     return fail(errc::invalid_input, "max_jobs: must be at least 1");
   auto p = std::make_unique<impl>(impl{sys, {}, {}, {}, {}, {}, {}, {}, {}, false, 0});
@@ -47,10 +55,11 @@ result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
   o.memtable_bytes = opts.memtable_bytes;
   o.salvage = opts.salvage;
   o.salvage_at = opts.clk ? opts.clk->now() : p->wall.now();
-  if (auto s = store::event_log::open(opts.data_dir, o, p->log); !s.ok()) {
+  auto where = opts.store.empty() ? opts.data_dir.string() : opts.store;
+  if (auto s = store::open_journal(where, o, p->log); !s.ok()) {
     auto err = store::to_error(s);
     if (err.code == errc::corrupt_event)
-      err.message += " (run almanac-replay verify on the data directory for a full report)";
+      err.message += " (run almanac-replay verify on the log for a full report)";
     return err;
   }
   p->exec = std::make_unique<executor>(opts.executor);
@@ -58,6 +67,7 @@ result<std::unique_ptr<scheduler>> scheduler::start(caf::actor_system& sys,
     p->exec->register_handler(name, std::move(fn));
   p->ctx = std::make_shared<runtime_context>();
   p->ctx->log = p->log.get();
+  p->ctx->store_location = store::describe_location(where);
   p->jobs = std::make_unique<journal_job_log>(*p->log);
   p->ctx->jobs = p->jobs.get();
   p->ctx->exec = p->exec.get();
@@ -122,10 +132,17 @@ const runtime_metrics& scheduler::metrics() const noexcept { return *impl_->ctx-
 
 std::string scheduler::render_metrics(const health_report& h) const {
   return render_prometheus(*impl_->ctx->metrics, h.active, h.paused, h.failed, h.completed,
-                           impl_->log->stats());
+                           impl_->log->health());
 }
 
-store::event_log& scheduler_testing::log(scheduler& s) { return *s.impl_->log; }
+store::journal& scheduler_testing::journal(scheduler& s) { return *s.impl_->log; }
+
+store::event_log& scheduler_testing::log(scheduler& s) {
+  auto* rocks = dynamic_cast<store::event_log*>(s.impl_->log.get());
+  if (!rocks)
+    throw std::logic_error("scheduler_testing::log: the log is not RocksDB");
+  return *rocks;
+}
 
 const recovered_jobs& scheduler_testing::recovery(const scheduler& s) {
   return s.impl_->recovered;

@@ -222,7 +222,13 @@ std::uint64_t on_stop(pointer self) {
 
 health_report on_health(pointer self) {
   auto& st = self->state;
-  return st.fleet.report(st.reg, st.started_at, now_of(self));
+  auto h = st.fleet.report(st.reg, st.started_at, now_of(self));
+  if (st.ctx->log) {
+    auto s = st.ctx->log->health();
+    h.store = store_health{std::move(s.backend), st.ctx->store_location, s.connected,
+                           s.connection_losses, s.reconnects, std::move(s.last_error)};
+  }
+  return h;
 }
 
 } // namespace almanac::detail

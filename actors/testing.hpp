@@ -14,7 +14,10 @@ namespace almanac {
 
 class scheduler_testing {
 public:
-  // The event log, for reads and for planting events a test needs.
+  // The log, for reads and for planting events a test needs, whichever its backend.
+  static store::journal& journal(scheduler& s);
+  // The same when it is RocksDB, for what only that backend has (salvage, flush, stats);
+  // throws std::logic_error on another backend.
   static store::event_log& log(scheduler& s);
   static const recovered_jobs& recovery(const scheduler& s);
   // The actor of a live job (invalid when there is none, e.g. passivated).

@@ -46,6 +46,26 @@ std::string describe_location(std::string_view where) {
          + (port.empty() ? std::string{} : ":" + port) + "/" + db;
 }
 
+bool uri_has_password(std::string_view where) {
+  if (!is_postgres_uri(where))
+    return false;
+  std::string text{where};
+  char* err = nullptr;
+  bool has = false;
+  if (auto* opts = PQconninfoParse(text.c_str(), &err)) {
+    for (auto* o = opts; o->keyword; ++o)
+      if (o->val && std::string_view{o->keyword} == "password" && *o->val)
+        has = true;
+    PQconninfoFree(opts);
+  }
+  if (err) {
+    PQfreemem(err);
+    // Unparsable: assume the worst, so the caller keeps it private.
+    return true;
+  }
+  return has;
+}
+
 status open_journal(const std::string& where, const open_options& opts,
                     std::unique_ptr<journal>& out) {
   if (is_postgres_uri(where)) {

@@ -22,6 +22,10 @@ bool is_postgres_uri(std::string_view where) noexcept;
 // hold one too). Credentials may come from the URI, PGPASSFILE or PGPASSWORD; none is printed.
 std::string describe_location(std::string_view where);
 
+// Whether a postgresql:// URI holds a password itself (then `ps` shows it to every local user,
+// and a file holding it must be private): PGPASSFILE is the better home for one.
+bool uri_has_password(std::string_view where);
+
 // Opens the log at `where` with `opts`. For PostgreSQL: open_mode::read_only connects without
 // creating or migrating the schema and in read-only transactions (a replay never writes);
 // secondary is refused (RocksDB-only); durability::none turns synchronous_commit off for the

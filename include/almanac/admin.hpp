@@ -156,6 +156,22 @@ struct stuck_run {
   bool stuck = false;
 };
 
+// The log's storage as the scheduler sees it now.
+struct store_health {
+  // "rocksdb" or "postgresql".
+  std::string backend;
+  // Where the log is: the data directory, or the database as postgresql://user@host:port/db
+  // (never with a password).
+  std::string location;
+  // PostgreSQL: whether the log's writer reaches the server (it reconnects by itself, trying
+  // once a second). Always true for RocksDB.
+  bool connected = true;
+  std::uint64_t connection_losses = 0;
+  std::uint64_t reconnects = 0;
+  // The last storage failure since start ("" when none).
+  std::string last_error;
+};
+
 struct health_report {
   std::uint64_t active = 0;
   std::uint64_t paused = 0;
@@ -172,6 +188,7 @@ struct health_report {
   // Every salvage of a damaged write-ahead log recorded in the log, oldest first: acknowledged
   // events were lost there (see the audit trail's "salvage" entries).
   std::vector<std::string> log_salvages;
+  store_health store;
   instant started_at{};
   instant now{};
 };
@@ -339,10 +356,15 @@ typename Inspector::result_type inspect(Inspector& f, stuck_run& x) {
            x.age, x.stuck);
 }
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, store_health& x) {
+  return f(caf::meta::type_name("almanac::store_health"), x.backend, x.location, x.connected,
+           x.connection_losses, x.reconnects, x.last_error);
+}
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, health_report& x) {
   return f(caf::meta::type_name("almanac::health_report"), x.active, x.paused, x.failed,
            x.completed, x.erroring, x.runs_in_flight, x.recently_failed, x.fleet_alert,
-           x.quarantined, x.log_salvages, x.started_at, x.now);
+           x.quarantined, x.log_salvages, x.store, x.started_at, x.now);
 }
 
 } // namespace almanac

@@ -31,19 +31,28 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace almanac {
 
 struct scheduler_options {
-  // The data directory (created, mode 0700, when missing). Required.
+  // The data directory of a RocksDB log (created, mode 0700, when missing). Required unless
+  // `store` names a PostgreSQL database.
   std::filesystem::path data_dir;
-  // Default: every append fsync'd before it is acknowledged.
+  // The log in PostgreSQL instead: a postgresql:// (or postgres://) URI, e.g.
+  // "postgresql://almanac@db.example:5432/almanac". Credentials come from the URI, PGPASSFILE or
+  // PGPASSWORD and are never logged or shown. The schema is created, or migrated, on first use;
+  // docs/STORAGE.md says what each backend guarantees. Empty (default): RocksDB in data_dir.
+  std::string store;
+  // Default: every append durable before it is acknowledged (RocksDB: fsync'd; PostgreSQL:
+  // committed under the server's synchronous_commit). durability::none: RocksDB writes without
+  // fsync, PostgreSQL commits with synchronous_commit off (tests and benchmarks only).
   almanac::durability durability = almanac::durability::sync;
-  // The log's write memory (memtables of all column families). Default: 64 MiB.
+  // RocksDB: the log's write memory (memtables of all column families). Default: 64 MiB.
   std::size_t memtable_bytes = std::size_t{64} << 20;
   // Default (null): the system clock. Tests pass a manual_clock.
   const clock* clk = nullptr;
-  // Start even when the write-ahead log is damaged, accepting the loss: the damaged files are
+  // RocksDB: start even when the write-ahead log is damaged, accepting the loss: the damaged files are
   // copied aside, what reads back up to the damage is kept, and the loss is recorded in the log
   // (audit trail and health show it). Without it start() refuses a damaged log with
   // corrupt_event naming the file. Default: refuse.
@@ -64,10 +73,20 @@ struct scheduler_options {
 // Errors: io_error naming the directory.
 result<void> make_data_directory(const std::filesystem::path& dir);
 
+// scheduler_options::store as logs and messages may show it: postgresql://user@host:port/db,
+// without the password or any other parameter.
+std::string describe_store(std::string_view store);
+
+// Whether a postgresql:// URI holds a password itself (then `ps` shows it to every local user;
+// PGPASSFILE is the better place for one).
+bool store_uri_has_password(std::string_view store);
+
 class scheduler {
 public:
   // Opens the log, recovers every job, spawns the actors and arms the timers. Errors:
-  // storage_error (the directory is in use by another process, unreadable), unknown_event /
+  // invalid_input (neither data_dir nor a postgresql:// store, or a store that is not one);
+  // storage_error (the directory is in use by another process, unreadable; PostgreSQL cannot be
+  // reached: the message names host, port, database and user, never the password); unknown_event /
   // newer_format / corrupt_event naming job and sequence (unless settings.quarantine_undecodable).
   static result<std::unique_ptr<scheduler>> start(caf::actor_system& sys, scheduler_options opts);
 

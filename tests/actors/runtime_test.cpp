@@ -701,7 +701,7 @@ TEST_CASE("runs the daemon could not carry out are retried and never fail the jo
   CHECK(page->runs[0].trigger == "retry");
   CHECK(page->runs[1].outcome == "abandoned");
   CHECK(page->runs[1].error == "daemon resource: pipe2: Too many open files");
-  auto text = render_prometheus(m, 1, 0, 0, 0, scheduler_testing::log(*f.sched).stats());
+  auto text = render_prometheus(m, 1, 0, 0, 0, scheduler_testing::journal(*f.sched).health());
   CHECK_THAT(text, Catch::Contains("almanac_infra_failures_total 8\n"));
   CHECK_THAT(text, Catch::Contains("almanac_infra_retries_total 8\n"));
   // The streak is in the log: a restart recovers the job with nothing counted against it.

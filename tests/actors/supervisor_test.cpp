@@ -359,3 +359,63 @@ TEST_CASE("a job actor that dies is replaced by one that loads the job from the 
   REQUIRE(replaced);
   CHECK_FALSE(*replaced == *actor);
 }
+
+TEST_CASE("an admin action whose append outcome was unknown is read back before the next one",
+          "[actors]") {
+  supervisor_fixture f;
+  auto job = f.create("cut-off", every_schedule{1h, {}, {}});
+  // The pause commits, but its caller hears the connection was lost during COMMIT.
+  f.log.commit_then_fail(1, store::status::unavailable("lost the connection during COMMIT"));
+  auto paused = f.ask<job_state>(pause_request{to_string(job.id), "user:alice", ""});
+  REQUIRE_FALSE(paused);
+  CHECK(paused.code() == errc::unavailable);
+  REQUIRE(f.log.events_of(job.id).size() == 2);
+  // The actor reads the log back: the job is paused there, so a resume is what applies next,
+  // and it is not refused with conflict for a stale sequence.
+  auto resumed = f.ask<job_state>(resume_request{to_string(job.id), false, "user:alice", ""});
+  REQUIRE(resumed);
+  CHECK(resumed->status == job_status::active);
+  CHECK(resumed->seq == 3);
+  CHECK(f.log.events_of(job.id).size() == 3);
+}
+
+TEST_CASE("a run outcome refused while the log is unreachable is retried and recorded once",
+          "[actors]") {
+  supervisor_fixture f;
+  auto job = f.create("tick", every_schedule{1min, {}, {}});
+  f.clk.advance(1min);
+  f.check_timers();
+  REQUIRE(f.exec.runs.size() == 1);
+  // Nothing is written: the server is down.
+  f.log.fail_appends(1, store::status::unavailable("cannot connect to PostgreSQL"));
+  f.finish(0, true);
+  CHECK(f.get(job).in_flight.size() == 1);
+  // The retry, a second later: written now.
+  f.sched.trigger_timeouts();
+  f.sched.run();
+  auto done = f.get(job);
+  CHECK(done.in_flight.empty());
+  CHECK(done.runs_started == 1);
+  CHECK(done.consecutive_errors == 0);
+}
+
+TEST_CASE("a run outcome that committed unseen is not written twice", "[actors]") {
+  supervisor_fixture f;
+  auto job = f.create("tick", every_schedule{1min, {}, {}});
+  f.clk.advance(1min);
+  f.check_timers();
+  REQUIRE(f.exec.runs.size() == 1);
+  f.log.commit_then_fail(1, store::status::unavailable("lost the connection during COMMIT"));
+  f.finish(0, true);
+  auto written = f.log.events_of(job.id).size();
+  f.sched.trigger_timeouts();
+  f.sched.run();
+  auto done = f.get(job);
+  CHECK(done.in_flight.empty());
+  CHECK(done.seq == written);
+  CHECK(f.log.events_of(job.id).size() == written);
+  std::size_t outcomes = 0;
+  for (const auto& e : f.log.events_of(job.id))
+    outcomes += std::holds_alternative<run_succeeded>(e.body) ? 1 : 0;
+  CHECK(outcomes == 1);
+}

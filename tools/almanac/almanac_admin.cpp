@@ -685,6 +685,16 @@ void add_queries(CLI::App& app, std::shared_ptr<client_options> o) {
                 << "\nrecently failed: " << r->recently_failed
                 << (r->fleet_alert ? " (FLEET ALERT)" : "") << "\nup since "
                 << format_instant(r->started_at) << '\n';
+      if (!r->store.backend.empty()) {
+        std::cout << "store: " << r->store.backend << " " << printable(r->store.location)
+                  << (r->store.connected ? ", connected" : ", NOT CONNECTED (reconnecting)");
+        if (r->store.connection_losses > 0)
+          std::cout << "; " << r->store.connection_losses << " connection losses, "
+                    << r->store.reconnects << " reconnects";
+        std::cout << '\n';
+        if (!r->store.last_error.empty())
+          std::cout << "last storage error: " << printable(r->store.last_error) << '\n';
+      }
       for (const auto& q : r->quarantined)
         std::cout << "quarantined: " << printable(q) << '\n';
       for (const auto& l : r->log_salvages)

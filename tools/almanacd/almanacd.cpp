@@ -51,6 +51,8 @@ namespace {
 // What the command line and the config file may set; the command line wins.
 struct daemon_options {
   std::optional<std::string> data;
+  // The log in PostgreSQL (a postgresql:// URI) instead of RocksDB in the data directory.
+  std::optional<std::string> store;
   std::optional<std::string> admin;
   std::optional<std::string> http;
   std::optional<std::string> config;
@@ -87,7 +89,7 @@ struct usage_error {
   std::string message;
 };
 
-// The config file: a JSON object with the long option names as keys ("data", "admin", "http",
+// The config file: a JSON object with the long option names as keys ("data", "store", "admin", "http",
 // "log_level", "log_file", "run_isolation", "grace", "passivate_after", "secret", "token",
 // "secret_file", "token_file", "demo", "quarantine", "no_http", "workers", "tls_cert", "tls_key",
 // "max_jobs", "exec_env_allow", "admin_tls_cert", "admin_tls_key", "admin_tls_ca").
@@ -100,10 +102,12 @@ void merge_config(daemon_options& o) {
     throw usage_error{"config file '" + *o.config + "' is not a JSON object"};
   // A secret in a file others can read is no secret (ssh refuses such keys the same way).
   struct stat st {};
-  if ((j.contains("secret") || j.contains("token")) && ::stat(o.config->c_str(), &st) == 0
-      && (st.st_mode & 077) != 0)
-    throw usage_error{"config file '" + *o.config + "' holds a secret or token and is readable by "
-                      "others (mode " + mode_text(st.st_mode) + "): chmod 600 it"};
+  bool store_password = j.contains("store") && j["store"].is_string()
+                        && store_uri_has_password(j["store"].get<std::string>());
+  if ((j.contains("secret") || j.contains("token") || store_password)
+      && ::stat(o.config->c_str(), &st) == 0 && (st.st_mode & 077) != 0)
+    throw usage_error{"config file '" + *o.config + "' holds a secret, token or database password "
+                      "and is readable by others (mode " + mode_text(st.st_mode) + "): chmod 600 it"};
   auto str = [&](const char* key, std::optional<std::string>& slot) {
     if (!j.contains(key))
       return;
@@ -121,7 +125,7 @@ void merge_config(daemon_options& o) {
       slot = j[key].get<bool>();
   };
   for (auto& [key, v] : j.items()) {
-    static constexpr std::string_view known[] = {"data",   "admin", "http",       "log_level",
+    static constexpr std::string_view known[] = {"data", "store",  "admin", "http",       "log_level",
                                                  "log_file", "run_isolation",
                                                  "grace",  "secret", "token",     "demo",
                                                  "quarantine", "no_http", "workers",
@@ -133,6 +137,7 @@ void merge_config(daemon_options& o) {
       throw usage_error{"config " + key + ": unknown setting"};
   }
   str("data", o.data);
+  str("store", o.store);
   str("admin", o.admin);
   str("http", o.http);
   str("log_level", o.log_level);
@@ -415,10 +420,14 @@ std::unique_ptr<admin_front> open_admin_port(const caf::actor& gate, const endpo
 }
 
 int run_daemon(daemon_options o, std::uint64_t original_nofile) {
+  bool store_on_command_line = o.store.has_value();
   if (o.config)
     merge_config(o);
   if (!o.data)
-    throw usage_error{"--data DIR is required (on the command line or in the config file)"};
+    throw usage_error{"--data DIR is required (on the command line or in the config file): it "
+                      "holds the log, or with --store the node's credentials and run secrets"};
+  if (o.store && o.store->rfind("postgresql://", 0) != 0 && o.store->rfind("postgres://", 0) != 0)
+    throw usage_error{"--store: not a postgresql:// URI (a RocksDB log lives in --data)"};
   auto admin_ep = endpoint_or(o.admin, default_admin_port, "--admin");
   auto http_ep = endpoint_or(o.http, default_http_port, "--http");
   auto grace = o.grace ? parse_duration(*o.grace) : result<duration>{std::chrono::seconds{30}};
@@ -517,7 +526,11 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  log->info("almanacd {} starting: pid {}, data {}", almanac::version, ::getpid(), *o.data);
+  log->info("almanacd {} starting: pid {}, data {}, log in {}", almanac::version, ::getpid(),
+            *o.data, o.store ? describe_store(*o.store) : "the data directory (RocksDB)");
+  if (o.store && store_on_command_line && store_uri_has_password(*o.store))
+    log->warn("--store holds a password, which every local user can read in the process list: "
+              "put it in PGPASSFILE (or a 0600 config file) instead");
   if (o.salvage)
     log->warn("--salvage: a damaged write-ahead log will be accepted; what cannot be read back is "
               "lost and recorded as such");
@@ -595,6 +608,8 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
 
   scheduler_options so;
   so.data_dir = *o.data;
+  if (o.store)
+    so.store = *o.store;
   so.settings.quarantine_undecodable = o.quarantine.value_or(false);
   so.salvage = o.salvage;
   if (passivate_after)
@@ -617,10 +632,11 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
   };
   auto started = scheduler::start(sys, std::move(so));
   if (!started) {
-    log->critical("cannot start on {}: {} ({})", *o.data, started.err().message,
+    auto where = o.store ? describe_store(*o.store) : *o.data;
+    log->critical("cannot start on {}: {} ({})", where, started.err().message,
                   to_string(started.err().code));
     if (started.err().code == errc::corrupt_event)
-      log->critical("run `almanac-replay --data {} verify` for a full report", *o.data);
+      log->critical("run `almanac-replay --store {} verify` for a full report", where);
 
     return exit_refused;
   }
@@ -732,7 +748,12 @@ int main(int argc, char** argv) {
   CLI::App app{"almanacd: the Almanac job scheduler daemon"};
   app.set_version_flag("--version", std::string{"almanacd "} + almanac::version);
   daemon_options o;
-  app.add_option("--data", o.data, "Data directory (created 0700 if missing)");
+  app.add_option("--data", o.data,
+                 "Data directory (created 0700 if missing): the log, or with --store the node's "
+                 "credentials and run secrets");
+  app.add_option("--store", o.store,
+                 "Keep the log in PostgreSQL: postgresql://USER@HOST:PORT/DB (password from "
+                 "PGPASSFILE or PGPASSWORD; never logged)");
   app.add_option("--admin", o.admin,
                  "Admin endpoint HOST:PORT for the almanac CLI (default 127.0.0.1:7317; port 0 "
                  "picks one)");

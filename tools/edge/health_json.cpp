@@ -26,6 +26,13 @@ json health_to_json(const health_report& h) {
           {"fleet_alert", h.fleet_alert},
           {"quarantined", h.quarantined},
           {"log_salvages", h.log_salvages},
+          {"store",
+           {{"backend", h.store.backend},
+            {"location", h.store.location},
+            {"connected", h.store.connected},
+            {"connection_losses", h.store.connection_losses},
+            {"reconnects", h.store.reconnects},
+            {"last_error", h.store.last_error}}},
           {"started_at", format_instant(h.started_at)},
           {"now", format_instant(h.now)}};
 }
