@@ -10,7 +10,8 @@
 //                                            daemon generated in CREDENTIALS_DIR)
 //
 // Every event is fsync'd (the default durability). The data directory is $TMPDIR/almanac-bench-*,
-// removed afterwards. Creates are paced (at most 1000 in flight) so each job's due instant is
+// removed afterwards. With ALMANAC_BENCH_STORE=postgresql://... the log is in that (empty)
+// PostgreSQL database instead, committed under the server's synchronous_commit. Creates are paced (at most 1000 in flight) so each job's due instant is
 // measured from its own create, not from a queue of creates waiting for the admin actor.
 #include <almanac/almanac.hpp>
 
@@ -107,6 +108,8 @@ struct embedded {
     sys = std::make_unique<caf::actor_system>(cfg);
     scheduler_options opts;
     opts.data_dir = dir;
+    if (const char* where = std::getenv("ALMANAC_BENCH_STORE"))
+      opts.store = where;
     opts.settings.max_concurrent_runs = 4096;
     opts.executor.workers = 4;
     auto started = scheduler::start(*sys, opts);

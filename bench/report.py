@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
-PEERS = ["almanac", "settimeout", "toad", "bullmq-everysec", "bullmq-always", "phantom"]
+PEERS = ["almanac", "almanac-pg", "settimeout", "toad", "bullmq-everysec", "bullmq-always", "phantom"]
 
 
 def load(path):

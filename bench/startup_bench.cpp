@@ -4,12 +4,15 @@
 //
 //   build-rel/bench/almanac_startup_bench [JOBS=100000] [EVENTS_PER_JOB=10]
 //
-// Prints one line per phase; RSS is the process's resident set (VmRSS) after each phase.
+// Prints one line per phase; RSS is the process's resident set (VmRSS) after each phase. With
+// ALMANAC_BENCH_STORE=postgresql://... the log is written to and recovered from that (empty)
+// PostgreSQL database instead of a data directory.
 #include <almanac/almanac.hpp>
 
 #include "events/decide.hpp"
 #include "events/evolve.hpp"
 #include "store/event_log.hpp"
+#include "store/open_journal.hpp"
 
 #include <caf/all.hpp>
 
@@ -42,12 +45,15 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }
 
 // Writes the log directly: each job created, then paused and resumed until it has `events`.
-void build_log(const std::filesystem::path& dir, std::uint64_t jobs, std::uint64_t events) {
-  std::unique_ptr<store::event_log> log;
+void build_log(const std::string& where, std::uint64_t jobs, std::uint64_t events) {
+  std::unique_ptr<store::journal> log;
   store::open_options o;
   o.sync = store::durability::none;
-  if (!store::event_log::open(dir, o, log).ok())
+  if (auto st = store::open_journal(where, o, log); !st.ok()) {
+    std::fprintf(stderr, "open %s: %s\n", store::describe_location(where).c_str(),
+                 st.message().c_str());
     std::abort();
+  }
   // Now, so the jobs are what a restarted scheduler mostly holds: idle, next run within the hour
   // (not overdue, which would measure a misfire storm instead).
   auto now = std::chrono::time_point_cast<duration>(std::chrono::system_clock::now());
@@ -84,8 +90,9 @@ void build_log(const std::filesystem::path& dir, std::uint64_t jobs, std::uint64
   }
   while (pending > 0)
     std::this_thread::yield();
-  if (std::getenv("ALMANAC_BENCH_FLUSH"))
-    (void) log->flush();
+  if (auto* rocks = dynamic_cast<store::event_log*>(log.get());
+      rocks && std::getenv("ALMANAC_BENCH_FLUSH"))
+    (void) rocks->flush();
   (void) log->close();
 }
 
@@ -96,10 +103,12 @@ int main(int argc, char** argv) {
   std::uint64_t events = argc > 2 ? std::stoull(argv[2]) : 10;
   auto dir = std::filesystem::temp_directory_path() / "almanac-startup-bench";
   std::filesystem::remove_all(dir);
+  const char* pg = std::getenv("ALMANAC_BENCH_STORE");
+  std::string where = pg ? std::string{pg} : dir.string();
   auto t = std::chrono::steady_clock::now();
   // The log is written by a child process, so the memory figures below are the start-up's own.
   if (auto pid = fork(); pid == 0) {
-    build_log(dir, jobs, events);
+    build_log(where, jobs, events);
     _exit(0);
   } else {
     int status = 0;
@@ -119,6 +128,8 @@ int main(int argc, char** argv) {
   t = std::chrono::steady_clock::now();
   scheduler_options opts;
   opts.data_dir = dir;
+  if (pg)
+    opts.store = pg;
   opts.projections = false;
   auto sched = scheduler::start(sys, opts);
   if (!sched) {
@@ -140,9 +151,10 @@ int main(int argc, char** argv) {
               rss_after / 1024,
               static_cast<double>(rss_after - rss_before) * 1024.0 / static_cast<double>(jobs));
   std::uintmax_t dir_bytes = 0;
-  for (auto& f : std::filesystem::recursive_directory_iterator(dir))
-    if (f.is_regular_file())
-      dir_bytes += f.file_size();
+  if (!pg)
+    for (auto& f : std::filesystem::recursive_directory_iterator(dir))
+      if (f.is_regular_file())
+        dir_bytes += f.file_size();
   // The same figures as one JSON object, for bench/run.
   std::printf("{\"workload\":\"recovery\",\"peer\":\"almanac\",\"n\":%llu,\"events\":%llu,"
               "\"log_bytes\":%llu,\"read_fold_s\":%.3f,\"live_s\":%.3f,\"bytes_per_job\":%.0f}\n",

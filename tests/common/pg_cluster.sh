@@ -5,7 +5,8 @@
 #   pg_cluster.sh crash DIR        stops it as a crash would (-m immediate), keeping DIR
 #   pg_cluster.sh restart DIR      starts a crashed or stopped one again (crash recovery runs)
 # The server listens on a unix socket in DIR only; fsync is off unless --fsync (benchmarks, crash
-# tests). As root it runs as `postgres`.
+# tests). As root it runs as `postgres`. PG_CLUSTER_SHARED_BUFFERS overrides shared_buffers (16MB,
+# enough for tests; the benchmarks give it more).
 set -euo pipefail
 bin=/usr/lib/postgresql/15/bin
 port=5432
@@ -35,7 +36,7 @@ case "${1:-}" in
       echo "listen_addresses = ''"
       echo "unix_socket_directories = '$dir'"
       echo "port = $port"
-      echo "shared_buffers = 16MB"
+      echo "shared_buffers = ${PG_CLUSTER_SHARED_BUFFERS:-16MB}"
       echo "fsync = $fsync"
       echo "full_page_writes = $fsync"
     } >>"$dir/data/postgresql.conf"
