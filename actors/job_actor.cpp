@@ -45,6 +45,9 @@ struct job_actor_state {
   // connection lost during COMMIT (the events may have committed) or a conflict. The next
   // command is decided only after the state is read back from the log.
   bool resync = false;
+  // A caller's command whose append had an unknown outcome: answered once the log is read back,
+  // with the job as recorded if the events are there, else with unavailable.
+  std::unique_ptr<pending_command> unresolved;
 };
 
 constexpr auto retry_delay = std::chrono::seconds{1};
@@ -170,6 +173,14 @@ void finish_append(pointer self, const append_done& done) {
     // more than `job`, so the state is read back before anything else is decided.
     if (done.st.is_conflict() || err.code == errc::unavailable)
       st.resync = true;
+    if (done.st.is_outcome_unknown() && p.promise.pending()) {
+      // Telling the caller "failed" could be false (a create that did commit would come back
+      // after a restart, a pause would be retried twice): the answer waits for the log.
+      st.unresolved = std::make_unique<pending_command>(std::move(p));
+      st.retrying = true;
+      self->delayed_send(self, retry_delay, advance_atom::value);
+      return;
+    }
     if (!p.promise.pending()
         && (err.code == errc::storage_error || err.code == errc::unavailable)) {
       // Nobody waits for this command (a run's outcome, a recovery step): dropping it would
@@ -218,7 +229,8 @@ bool resync_from_log(pointer self) {
     return false;
   }
   st.resync = false;
-  if (fresh.seq != st.job.seq) {
+  bool recorded = fresh.seq != st.job.seq;
+  if (recorded) {
     st.ctx->say(log_level::warning, "job " + to_string(st.job.id) + ": the log is at seq "
                                       + std::to_string(fresh.seq) + ", not "
                                       + std::to_string(st.job.seq)
@@ -237,12 +249,21 @@ bool resync_from_log(pointer self) {
     st.snapshot_seq = st.job.seq;
     st.listener->on_changed(summarize(st.job));
   }
+  if (auto p = std::move(st.unresolved)) {
+    if (recorded)
+      answer(p->promise, st.job);
+    else
+      answer(p->promise,
+             to_caf_error(errc::unavailable, "not recorded: the connection to the log's server "
+                                             "was lost before the change was committed; retry"));
+  }
   return true;
 }
 
 void process(pointer self) {
   auto& st = self->state;
-  if (st.resync && !st.current && !st.retrying && !st.queue.empty() && !resync_from_log(self))
+  if (st.resync && !st.current && !st.retrying && (!st.queue.empty() || st.unresolved)
+      && !resync_from_log(self))
     return;
   while (!st.current && !st.retrying && !st.queue.empty()) {
     auto p = std::move(st.queue.front());
@@ -314,7 +335,7 @@ job_actor::behavior_type job_behavior(pointer self, job_id id, std::optional<job
       // Only an actor with nothing to do may go: its state is all in the log. A request that
       // reaches the mailbox after this answer is bounced to its sender, who spawns a new actor.
       auto& st = self->state;
-      if (st.current || st.retrying || st.resync || !st.queue.empty()
+      if (st.current || st.retrying || st.resync || st.unresolved || !st.queue.empty()
           || !st.job.in_flight.empty())
         return false;
       self->quit(caf::exit_reason::normal);

@@ -15,6 +15,7 @@ std::string_view to_string(status::code c) noexcept {
     case code::newer_format: return "newer_format";
     case code::unavailable: return "unavailable";
     case code::unknown_event: return "unknown_event";
+    case code::outcome_unknown: return "outcome_unknown";
   }
   return "unknown";
 }
@@ -37,7 +38,8 @@ error to_error(const status& st) {
     case code::conflict: return error{errc::conflict, st.message()};
     case code::corruption: return error{errc::corrupt_event, st.message()};
     case code::newer_format: return error{errc::newer_format, st.message()};
-    case code::unavailable: return error{errc::unavailable, st.message()};
+    case code::unavailable:
+    case code::outcome_unknown: return error{errc::unavailable, st.message()};
     case code::unknown_event: return error{errc::unknown_event, st.message()};
     case code::not_found: return error{errc::not_found, st.message()};
     case code::invalid_argument: return error{errc::invalid_input, st.message()};

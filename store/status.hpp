@@ -30,10 +30,13 @@ public:
     invalid_argument,
     // The data directory was written by a newer format version: upgrade Almanac.
     newer_format,
-    // The log is closing or closed.
+    // The log is closing or closed, or its server cannot be reached: nothing was written.
     unavailable,
     // An event of a type this build does not know: upgrade, or quarantine the job.
     unknown_event,
+    // The append may or may not be in the log: the connection to the server went during its
+    // COMMIT. Re-read the stream before deciding anything else on it.
+    outcome_unknown,
   };
 
   status() = default;
@@ -48,6 +51,9 @@ public:
   }
   static status newer_format(std::string msg) { return {code::newer_format, std::move(msg)}; }
   static status unavailable(std::string msg) { return {code::unavailable, std::move(msg)}; }
+  static status outcome_unknown(std::string msg) {
+    return {code::outcome_unknown, std::move(msg)};
+  }
   static status unknown_event(std::string msg) { return {code::unknown_event, std::move(msg)}; }
   // Stored bytes that the codec refused, keeping why: an unknown type or a newer format version
   // is not corruption, and the operator's remedy differs (upgrade, quarantine).
@@ -65,6 +71,7 @@ public:
   bool is_not_found() const noexcept { return code_ == code::not_found; }
   bool is_corruption() const noexcept { return code_ == code::corruption; }
   bool is_conflict() const noexcept { return code_ == code::conflict; }
+  bool is_outcome_unknown() const noexcept { return code_ == code::outcome_unknown; }
 
   code get_code() const noexcept { return code_; }
   const std::string& message() const noexcept { return message_; }

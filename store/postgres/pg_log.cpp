@@ -247,7 +247,7 @@ void pg_log::impl::commit_group(std::vector<pg_pending>& group, std::vector<stat
     bool retry = round == 0 && !commit_sent && wconn.lost();
     if (!retry) {
       if (commit_sent && wconn.lost())
-        st = status::unavailable(st.message()
+        st = status::outcome_unknown(st.message()
                                  + "; the connection was lost during COMMIT, so the append may "
                                    "or may not be in the log: re-read the stream");
       for (std::size_t i = 0; i < group.size(); ++i)

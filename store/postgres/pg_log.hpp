@@ -21,8 +21,8 @@
 //
 // Connection loss. A group that fails before its COMMIT was sent wrote nothing (the server
 // rolls back an unfinished transaction); the writer reconnects once and retries it. A
-// connection lost during COMMIT leaves the outcome unknown: those appends fail with unavailable
-// and the caller re-reads (a retry with the same expected seq then gets `conflict` if the first
+// connection lost during COMMIT leaves the outcome unknown: those appends fail with
+// outcome_unknown and the caller re-reads (a retry with the same expected seq then gets `conflict` if the first
 // attempt committed). The next append reconnects by itself.
 //
 // Not yet here (RocksDB-only): read-only instances.

@@ -94,6 +94,19 @@ struct supervisor_fixture {
     return out;
   }
 
+  // The same, firing CAF's delayed messages (the job actor's one-second retry) once in between.
+  template <class T, class Req>
+  result<T> ask_across_retry(Req req) {
+    auto handle = (*self)->request(sup, caf::infinite, std::move(req));
+    sched.run();
+    sched.trigger_timeouts();
+    sched.run();
+    result<T> out = fail(errc::unavailable, "no answer");
+    handle.receive([&](T& x) { out = std::move(x); },
+                   [&](caf::error& err) { out = from_caf_error(err); });
+    return out;
+  }
+
   // The job's actor (spawned if passivated), as the supervisor answers (get_atom, id).
   result<caf::actor> actor_of(job_id id) {
     auto handle = (*self)->request(sup, caf::infinite, get_atom::value, id);
@@ -360,23 +373,52 @@ TEST_CASE("a job actor that dies is replaced by one that loads the job from the 
   CHECK_FALSE(*replaced == *actor);
 }
 
-TEST_CASE("an admin action whose append outcome was unknown is read back before the next one",
+TEST_CASE("an admin action whose append outcome was unknown is answered as the log has it",
           "[actors]") {
   supervisor_fixture f;
   auto job = f.create("cut-off", every_schedule{1h, {}, {}});
-  // The pause commits, but its caller hears the connection was lost during COMMIT.
-  f.log.commit_then_fail(1, store::status::unavailable("lost the connection during COMMIT"));
-  auto paused = f.ask<job_state>(pause_request{to_string(job.id), "user:alice", ""});
-  REQUIRE_FALSE(paused);
-  CHECK(paused.code() == errc::unavailable);
-  REQUIRE(f.log.events_of(job.id).size() == 2);
-  // The actor reads the log back: the job is paused there, so a resume is what applies next,
-  // and it is not refused with conflict for a stale sequence.
+  // The pause commits, but the actor hears the connection was lost during COMMIT: it reads the
+  // log back a second later and answers with the job as recorded.
+  f.log.commit_then_fail(1, store::status::outcome_unknown("lost the connection during COMMIT"));
+  auto paused = f.ask_across_retry<job_state>(pause_request{to_string(job.id), "user:alice", ""});
+  REQUIRE(paused);
+  CHECK(paused->status == job_status::paused);
+  CHECK(paused->seq == 2);
+  CHECK(f.log.events_of(job.id).size() == 2);
+  // And the actor goes on from there: a resume applies, not refused for a stale sequence.
   auto resumed = f.ask<job_state>(resume_request{to_string(job.id), false, "user:alice", ""});
   REQUIRE(resumed);
   CHECK(resumed->status == job_status::active);
-  CHECK(resumed->seq == 3);
   CHECK(f.log.events_of(job.id).size() == 3);
+}
+
+TEST_CASE("an admin action of unknown outcome that did not commit is refused as unavailable",
+          "[actors]") {
+  supervisor_fixture f;
+  auto job = f.create("cut-off", every_schedule{1h, {}, {}});
+  f.log.fail_appends(1, store::status::outcome_unknown("lost the connection during COMMIT"));
+  auto paused = f.ask_across_retry<job_state>(pause_request{to_string(job.id), "user:alice", ""});
+  REQUIRE_FALSE(paused);
+  CHECK(paused.code() == errc::unavailable);
+  CHECK_THAT(paused.err().message, Catch::Contains("not recorded"));
+  CHECK(f.log.events_of(job.id).size() == 1);
+  CHECK(f.get(job).status == job_status::active);
+}
+
+TEST_CASE("a create of unknown outcome that committed is answered and listed, once", "[actors]") {
+  supervisor_fixture f;
+  f.log.commit_then_fail(1, store::status::outcome_unknown("lost the connection during COMMIT"));
+  auto created = f.ask_across_retry<job_state>(create_request{
+    job_spec{"maybe", every_schedule{1min, {}, {}}, handler_target{"work", ""}, {}}, "", ""});
+  REQUIRE(created);
+  CHECK(created->seq == 1);
+  auto byname = f.ask<job_state>(get_request{"maybe"});
+  REQUIRE(byname);
+  CHECK(byname->id == created->id);
+  // The name is taken: a second create of it is refused, not a duplicate.
+  auto again = f.ask<job_state>(create_request{
+    job_spec{"maybe", every_schedule{1min, {}, {}}, handler_target{"work", ""}, {}}, "", ""});
+  CHECK(again.code() == errc::name_taken);
 }
 
 TEST_CASE("a run outcome refused while the log is unreachable is retried and recorded once",
@@ -405,7 +447,7 @@ TEST_CASE("a run outcome that committed unseen is not written twice", "[actors]"
   f.clk.advance(1min);
   f.check_timers();
   REQUIRE(f.exec.runs.size() == 1);
-  f.log.commit_then_fail(1, store::status::unavailable("lost the connection during COMMIT"));
+  f.log.commit_then_fail(1, store::status::outcome_unknown("lost the connection during COMMIT"));
   f.finish(0, true);
   auto written = f.log.events_of(job.id).size();
   f.sched.trigger_timeouts();
