@@ -3,6 +3,9 @@
 #include "events/codec.hpp"
 #include "events/evolve.hpp"
 
+#include <future>
+#include <utility>
+
 namespace almanac::store {
 
 void check_snapshot(job_id job, std::uint64_t seq, std::string_view bytes, loaded_snapshot& out) {
@@ -18,6 +21,22 @@ void check_snapshot(job_id job, std::uint64_t seq, std::string_view bytes, loade
     return;
   }
   out.state = std::move(*decoded);
+}
+
+void journal::wait_for_room(std::size_t) {}
+
+status journal::append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
+                       std::uint64_t* first_position) {
+  wait_for_room(events.size());
+  std::promise<std::pair<status, std::uint64_t>> promise;
+  auto future = promise.get_future();
+  append_async(job, expected_seq, events, [&promise](status st, std::uint64_t first) {
+    promise.set_value({std::move(st), first});
+  });
+  auto [st, first] = future.get();
+  if (st && first_position)
+    *first_position = first;
+  return std::move(st);
 }
 
 status journal::load_job(job_id job, job_state& out, std::string* warning) const {

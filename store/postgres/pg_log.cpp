@@ -12,7 +12,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -111,6 +110,10 @@ struct pg_log::impl {
   std::mutex mtx;
   std::condition_variable cv;
   std::deque<pg_pending> queue;
+  // Events in `queue`, and blocking appends waiting for room in it (pg_log::wait_for_room).
+  std::size_t queued_events = 0;
+  std::size_t waiting = 0;
+  std::condition_variable not_full;
   bool stopping = false;
   std::thread writer;
   pg_connection wconn;
@@ -178,6 +181,7 @@ bool pg_log::impl::submit(pg_pending&& p) {
     std::lock_guard lock{mtx};
     if (stopping)
       return false;
+    queued_events += p.encoded.size();
     queue.push_back(std::move(p));
   }
   cv.notify_one();
@@ -207,7 +211,9 @@ void pg_log::impl::run() {
         group.push_back(std::move(queue.front()));
         queue.pop_front();
       }
+      queued_events -= events;
     }
+    not_full.notify_all();
     std::vector<status> results(group.size());
     std::vector<std::uint64_t> firsts(group.size(), 0);
     commit_group(group, results, firsts);
@@ -406,6 +412,7 @@ status pg_log::close() {
     impl_->stopping = true;
   }
   impl_->cv.notify_all();
+  impl_->not_full.notify_all();
   if (impl_->writer.joinable())
     impl_->writer.join();
   impl_->closed = true;
@@ -425,6 +432,11 @@ journal_health pg_log::health() const {
   h.write_time = std::chrono::microseconds{impl_->write_us.load()};
   h.connection_losses = impl_->losses;
   h.reconnects = impl_->reconnects;
+  {
+    std::lock_guard lock{impl_->mtx};
+    h.queued_events = impl_->queued_events;
+    h.appends_waiting = impl_->waiting;
+  }
   std::lock_guard lock{impl_->error_mtx};
   h.last_error = impl_->last_error;
   return h;
@@ -434,22 +446,18 @@ std::uint64_t pg_log::group_commits() const noexcept {
   return impl_->commits;
 }
 
-status pg_log::append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
-                      std::uint64_t* first_position) {
-  pg_pending p;
-  if (auto st = prepare(job, expected_seq, events, p); !st)
-    return st;
-  std::promise<std::pair<status, std::uint64_t>> promise;
-  auto future = promise.get_future();
-  p.done = [&promise](status st, std::uint64_t first) {
-    promise.set_value({std::move(st), first});
+void pg_log::wait_for_room(std::size_t events) {
+  std::unique_lock lock{impl_->mtx};
+  // An append larger than the whole bound still goes once the queue is empty.
+  auto room = [&] {
+    return impl_->stopping || impl_->queued_events == 0
+           || impl_->queued_events + events <= impl_->opts.max_queued_events;
   };
-  if (!impl_->submit(std::move(p)))
-    return status::unavailable("append to job " + to_string(job) + ": the log is closed");
-  auto [st, first] = future.get();
-  if (st && first_position)
-    *first_position = first;
-  return std::move(st);
+  if (room())
+    return;
+  ++impl_->waiting;
+  impl_->not_full.wait(lock, room);
+  --impl_->waiting;
 }
 
 void pg_log::append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,

@@ -76,8 +76,8 @@ public:
   status close() override;
   journal_health health() const override;
 
-  status append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
-                std::uint64_t* first_position = nullptr) override;
+  // journal::append; waits for room once max_queued_events wait for the writer.
+  using journal::append;
   void append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,
                     append_callback done) override;
 
@@ -131,6 +131,9 @@ public:
 
 private:
   explicit pg_log(std::unique_ptr<impl> p);
+
+  // Waits on the writer's queue (pg_options::max_queued_events).
+  void wait_for_room(std::size_t events) override;
 
   std::unique_ptr<impl> impl_;
 };
