@@ -23,6 +23,22 @@ void check_snapshot(job_id job, std::uint64_t seq, std::string_view bytes, loade
   out.state = std::move(*decoded);
 }
 
+status check_snapshot_to_save(const journal& log, job_id job, const job_state& state) {
+  if (state.id != job)
+    return status::invalid_argument("snapshot of job " + to_string(job) + " holds the state of job "
+                                    + to_string(state.id));
+  if (state.seq == 0)
+    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq 0");
+  std::uint64_t highest = 0;
+  if (auto st = log.highest_seq(job, highest); !st)
+    return st;
+  if (state.seq > highest)
+    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq "
+                                    + std::to_string(state.seq) + " but the stream is at "
+                                    + std::to_string(highest));
+  return status{};
+}
+
 void journal::wait_for_room(std::size_t) {}
 
 status journal::append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,

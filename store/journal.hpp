@@ -59,6 +59,13 @@ struct loaded_snapshot {
 // so their warnings read alike.
 void check_snapshot(job_id job, std::uint64_t seq, std::string_view bytes, loaded_snapshot& out);
 
+class journal;
+
+// What save_snapshot refuses before writing, the same for both backends: a state of another job
+// than `job`, at seq 0, or beyond the stream's highest seq (read from `log`). Errors:
+// invalid_argument naming the job; the errors of highest_seq.
+status check_snapshot_to_save(const journal& log, job_id job, const job_state& state);
+
 // What health and /metrics show about the storage: which backend, whether it is reachable, and
 // the group-commit writer's work so far.
 struct journal_health {

@@ -16,18 +16,8 @@ using namespace detail;
 status event_log::save_snapshot(job_id job, const job_state& state) {
   if (auto st = impl_->require_writable("snapshot of job " + to_string(job)); !st)
     return st;
-  if (state.id != job)
-    return status::invalid_argument("snapshot of job " + to_string(job) + " holds the state of job "
-                                    + to_string(state.id));
-  if (state.seq == 0)
-    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq 0");
-  std::uint64_t highest = 0;
-  if (auto st = highest_seq(job, highest); !st)
+  if (auto st = check_snapshot_to_save(*this, job, state); !st)
     return st;
-  if (state.seq > highest)
-    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq "
-                                    + std::to_string(state.seq) + " but the stream is at "
-                                    + std::to_string(highest));
   rocksdb::WriteBatch batch;
   batch.Put(impl_->snapshots, stream_key(job, state.seq), encode_state(state));
   batch.DeleteRange(impl_->snapshots, stream_key(job, 0), stream_key(job, state.seq));

@@ -631,18 +631,8 @@ status pg_log::for_each_stream(const std::function<bool(const stream_info&)>& fn
 }
 
 status pg_log::save_snapshot(job_id job, const job_state& state) {
-  if (state.id != job)
-    return status::invalid_argument("snapshot of job " + to_string(job) + " holds the state of job "
-                                    + to_string(state.id));
-  if (state.seq == 0)
-    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq 0");
-  std::uint64_t highest = 0;
-  if (auto st = highest_seq(job, highest); !st)
+  if (auto st = check_snapshot_to_save(*this, job, state); !st)
     return st;
-  if (state.seq > highest)
-    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq "
-                                    + std::to_string(state.seq) + " but the stream is at "
-                                    + std::to_string(highest));
   auto bytes = encode_state(state);
   return impl_->with_reader("snapshot of job " + to_string(job), [&](pg_connection& c) {
     // An older snapshot never replaces a newer one (they may race from two writers).

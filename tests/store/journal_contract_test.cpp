@@ -266,13 +266,22 @@ TEMPLATE_TEST_CASE("a snapshot plus the later events loads the same job as the f
   SECTION("a snapshot of another job, at seq 0 or beyond the stream is refused") {
     auto other = j.state;
     other.id = job_b;
-    CHECK(b.log().save_snapshot(job_a, other).get_code() == status::code::invalid_argument);
+    auto st = b.log().save_snapshot(job_a, other);
+    CHECK(st.get_code() == status::code::invalid_argument);
+    CHECK(st.message()
+          == "snapshot of job " + to_string(job_a) + " holds the state of job "
+               + to_string(job_b));
     auto zero = j.state;
     zero.seq = 0;
-    CHECK(b.log().save_snapshot(job_a, zero).get_code() == status::code::invalid_argument);
+    st = b.log().save_snapshot(job_a, zero);
+    CHECK(st.get_code() == status::code::invalid_argument);
+    CHECK(st.message() == "snapshot of job " + to_string(job_a) + " at seq 0");
     auto beyond = j.state;
     beyond.seq = 99;
-    CHECK(b.log().save_snapshot(job_a, beyond).get_code() == status::code::invalid_argument);
+    st = b.log().save_snapshot(job_a, beyond);
+    CHECK(st.get_code() == status::code::invalid_argument);
+    CHECK(st.message()
+          == "snapshot of job " + to_string(job_a) + " at seq 99 but the stream is at 4");
     must(b.log().load_latest_snapshot(job_a, snap));
     REQUIRE(snap.state.has_value());
     CHECK(snap.state->seq == at_snapshot.seq);
