@@ -78,15 +78,14 @@ status event_log::load_jobs(
          snaps->Valid() && snaps->key().size() == 16
          && get_u64({snaps->key().data(), 8}) == job.value;
          snaps->Next()) {
-      auto seq = get_u64({snaps->key().data(), 16}, 8);
-      auto decoded = decode_state({snaps->value().data(), snaps->value().size()});
-      if (decoded && decoded->id == job && decoded->seq == seq) {
-        state = std::move(*decoded);
+      loaded_snapshot snap;
+      check_snapshot(job, get_u64({snaps->key().data(), 16}, 8),
+                     {snaps->value().data(), snaps->value().size()}, snap);
+      if (snap.state) {
+        state = std::move(*snap.state);
         warning.clear();
       } else {
-        warning = "snapshot of job " + to_string(job) + " at seq " + std::to_string(seq)
-                  + (decoded ? " holds another job or seq" : " does not decode: "
-                                                                + decoded.err().message);
+        warning = std::move(snap.warning);
       }
     }
     if (!snaps->status().ok())

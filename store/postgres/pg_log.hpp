@@ -98,7 +98,10 @@ public:
   status save_snapshot(job_id job, const job_state& state) override;
   status load_latest_snapshot(job_id job, loaded_snapshot& out) const override;
   using journal::load_job;
-  // One query per job after listing the streams: recovery of many jobs is not optimized yet.
+  // One pass over the streams in pages of 1000 with their snapshots, each page's events after
+  // its snapshots fetched 10,000 rows per query, all in one read-only snapshot of the database
+  // on a connection of its own (so `fn` may use the log meanwhile). A lost connection resumes
+  // once at the first job not yet handed to `fn`.
   status
   load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const override;
 

@@ -3,6 +3,8 @@
 // and its connection handling never leaks the password.
 #include "journal_backends.hpp"
 
+#include "store/postgres/detail/pg_test_hooks.hpp"
+
 #include <libpq-fe.h>
 
 #include <atomic>
@@ -392,6 +394,43 @@ TEST_CASE("a blocking append waits for room once max_queued_events wait and appe
   auto h = log->health();
   CHECK(h.queued_events == 0);
   CHECK(h.appends_waiting == 0);
+}
+
+TEST_CASE("load_jobs resumes at the first job not handed over when its connection is lost",
+          "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto log = postgres_backend::open_pg(conninfo);
+  auto saved = detail::set_load_jobs_pages({2, 3});
+  std::vector<job_id> jobs;
+  for (std::uint64_t id = 0xa1; id <= 0xa9; ++id) {
+    jobs.push_back(job_id{id});
+    must(log->append(job_id{id}, 0, make_events(job_id{id}, 0, id % 4 + 1)));
+  }
+  session killer{conninfo};
+  std::vector<std::pair<job_id, std::uint64_t>> seen;
+  bool killed = false;
+  auto st = log->load_jobs([&](job_state&& s, const std::string&) {
+    seen.emplace_back(s.id, s.seq);
+    if (s.id == job_id{0xa3}) {
+      // The walk's own session waits in its transaction while the callback runs.
+      auto pid = killer.exec("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                             " AND state = 'idle in transaction'");
+      REQUIRE_FALSE(pid.empty());
+      killed = killer.exec("SELECT pg_terminate_backend(" + pid + ")") == "t";
+      REQUIRE(eventually([&] {
+        return killer.exec("SELECT 1 FROM pg_stat_activity WHERE pid = " + pid).empty();
+      }));
+    }
+    return true;
+  });
+  detail::set_load_jobs_pages(saved);
+  INFO(st.to_string());
+  REQUIRE(st.is_ok());
+  CHECK(killed);
+  std::vector<std::pair<job_id, std::uint64_t>> expected;
+  for (auto job : jobs)
+    expected.emplace_back(job, job.value % 4 + 1);
+  CHECK(seen == expected);
 }
 
 TEST_CASE("appends after close fail with unavailable", "[store][postgres]") {
