@@ -465,6 +465,10 @@ journal_health event_log::health() const {
   auto w = stats();
   h.group_writes = w.group_writes;
   h.write_time = w.write_time;
+  if (impl_->writer) {
+    h.queued_events = impl_->writer->queued_events();
+    h.appends_waiting = impl_->writer->appends_waiting();
+  }
   return h;
 }
 
@@ -501,24 +505,9 @@ status event_log::close() {
   return st;
 }
 
-status event_log::append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
-                         std::uint64_t* first_position) {
-  if (auto st = impl_->require_writable("append to job " + to_string(job)); !st)
-    return st;
-  pending_append p;
-  if (auto st = prepare(job, expected_seq, events, p); !st)
-    return st;
-  std::promise<std::pair<status, std::uint64_t>> promise;
-  auto future = promise.get_future();
-  p.done = [&promise](status st, std::uint64_t first) {
-    promise.set_value({std::move(st), first});
-  };
-  if (!impl_->writer->submit(std::move(p), true))
-    return status::unavailable("append to job " + to_string(job) + ": the log is closing");
-  auto [st, first] = future.get();
-  if (st && first_position)
-    *first_position = first;
-  return std::move(st);
+void event_log::wait_for_room(std::size_t events) {
+  if (impl_->writer)
+    impl_->writer->wait_for_room(events);
 }
 
 void event_log::append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,

@@ -69,21 +69,17 @@ public:
 
   // -- appending -------------------------------------------------------------------------------
 
-  // Appends `events` to `job`'s stream if its highest sequence is `expected_seq`, as one atomic
-  // WriteBatch, and returns once durable (open_options::sync). The events' envelopes must already
-  // carry `job` and the sequences expected_seq + 1, expected_seq + 2, ... (as decide() fills
-  // them). Errors: conflict (expected_seq is stale, nothing written); invalid_argument (no
-  // events, wrong job id or sequences, read-only instance); unavailable (closed); io_error,
-  // no_space. `first_position` (optional) receives the first global position. Waits for room
-  // when max_queued_events are queued. Thread-safe.
-  status append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
-                std::uint64_t* first_position = nullptr) override;
+  // journal::append: one atomic WriteBatch, durable per open_options::sync; waits for room when
+  // max_queued_events are queued. Errors as append_async.
+  using journal::append;
 
-  // The same, without blocking: encodes on the calling thread, queues, and returns. `done` runs
+  // Appends without blocking: encodes on the calling thread, queues, and returns. `done` runs
   // on the writer thread when the append is durable or refused; always exactly once (on the
   // calling thread, with unavailable, if the log is closed). Never waits for room: the queue may
   // grow past max_queued_events, so the caller bounds its own in-flight appends (a job actor has
-  // at most one). Thread-safe.
+  // at most one). Errors (to `done`): conflict (expected_seq is stale, nothing written);
+  // invalid_argument (no events, wrong job id or sequences, read-only instance); unavailable
+  // (closed); io_error, no_space. Thread-safe.
   void append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,
                     append_callback done) override;
 
@@ -210,6 +206,9 @@ public:
 
 private:
   explicit event_log(std::unique_ptr<impl> p);
+
+  // Waits on the group-commit writer's queue (open_options::max_queued_events).
+  void wait_for_room(std::size_t events) override;
 
   status scan_stream_moving(job_id job, std::uint64_t from_seq, std::uint64_t to_seq,
                             const std::function<bool(event&&)>& fn) const;

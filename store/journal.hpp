@@ -18,6 +18,7 @@
 #include <almanac/job_state.hpp>
 #include <almanac/time.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -58,6 +59,13 @@ struct loaded_snapshot {
 // so their warnings read alike.
 void check_snapshot(job_id job, std::uint64_t seq, std::string_view bytes, loaded_snapshot& out);
 
+class journal;
+
+// What save_snapshot refuses before writing, the same for both backends: a state of another job
+// than `job`, at seq 0, or beyond the stream's highest seq (read from `log`). Errors:
+// invalid_argument naming the job; the errors of highest_seq.
+status check_snapshot_to_save(const journal& log, job_id job, const job_state& state);
+
 // What health and /metrics show about the storage: which backend, whether it is reachable, and
 // the group-commit writer's work so far.
 struct journal_health {
@@ -75,6 +83,10 @@ struct journal_health {
   std::uint64_t reconnects = 0;
   // The last storage failure's message ("" when none since open); never holds a password.
   std::string last_error;
+  // Events queued for the writer and not yet taken into a group.
+  std::uint64_t queued_events = 0;
+  // Blocking appends waiting for room in that queue (backpressure) right now.
+  std::uint64_t appends_waiting = 0;
 };
 
 class journal {
@@ -101,13 +113,16 @@ public:
   // (expected_seq is stale, nothing written, the message names the job); invalid_argument (no
   // events, wrong job id or sequences, read-only instance); unavailable (closed, or the storage
   // is unreachable); io_error, no_space. `first_position` (optional) receives the first global
-  // position. Thread-safe.
-  virtual status append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
-                        std::uint64_t* first_position = nullptr) = 0;
+  // position. Backpressure: while the backend's queue holds its bound of events
+  // (open_options / pg_options::max_queued_events), waits for room before queueing. Built on
+  // append_async, so both backends behave alike. Thread-safe.
+  status append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
+                std::uint64_t* first_position = nullptr);
 
   // The same, without blocking: `done` runs on the writer thread when the append is durable or
-  // refused; always exactly once (on the calling thread, with unavailable, if closed).
-  // Thread-safe.
+  // refused; always exactly once (on the calling thread, with unavailable, if closed). Never
+  // waits for room: the queue may grow past its bound, so the caller bounds its own appends in
+  // flight (a job actor has at most one). Thread-safe.
   virtual void append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,
                             append_callback done) = 0;
 
@@ -208,6 +223,13 @@ public:
   // global order that contradicts a stream's. Purged streams are not gaps. The status is an
   // error only when the walk itself could not run. Slow.
   virtual status verify(verify_report& out) const = 0;
+
+protected:
+  // Backpressure for the blocking append(): returns once the writer's queue has room for
+  // `events` more events (an append larger than the bound waits for an empty queue), or at once
+  // when the log is closing. Blocking appends that find room together may each queue theirs, so
+  // the bound can be passed by what they carry; append_async never calls it. Default: no bound.
+  virtual void wait_for_room(std::size_t events);
 };
 
 } // namespace almanac::store

@@ -16,18 +16,8 @@ using namespace detail;
 status event_log::save_snapshot(job_id job, const job_state& state) {
   if (auto st = impl_->require_writable("snapshot of job " + to_string(job)); !st)
     return st;
-  if (state.id != job)
-    return status::invalid_argument("snapshot of job " + to_string(job) + " holds the state of job "
-                                    + to_string(state.id));
-  if (state.seq == 0)
-    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq 0");
-  std::uint64_t highest = 0;
-  if (auto st = highest_seq(job, highest); !st)
+  if (auto st = check_snapshot_to_save(*this, job, state); !st)
     return st;
-  if (state.seq > highest)
-    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq "
-                                    + std::to_string(state.seq) + " but the stream is at "
-                                    + std::to_string(highest));
   rocksdb::WriteBatch batch;
   batch.Put(impl_->snapshots, stream_key(job, state.seq), encode_state(state));
   batch.DeleteRange(impl_->snapshots, stream_key(job, 0), stream_key(job, state.seq));
@@ -88,15 +78,14 @@ status event_log::load_jobs(
          snaps->Valid() && snaps->key().size() == 16
          && get_u64({snaps->key().data(), 8}) == job.value;
          snaps->Next()) {
-      auto seq = get_u64({snaps->key().data(), 16}, 8);
-      auto decoded = decode_state({snaps->value().data(), snaps->value().size()});
-      if (decoded && decoded->id == job && decoded->seq == seq) {
-        state = std::move(*decoded);
+      loaded_snapshot snap;
+      check_snapshot(job, get_u64({snaps->key().data(), 16}, 8),
+                     {snaps->value().data(), snaps->value().size()}, snap);
+      if (snap.state) {
+        state = std::move(*snap.state);
         warning.clear();
       } else {
-        warning = "snapshot of job " + to_string(job) + " at seq " + std::to_string(seq)
-                  + (decoded ? " holds another job or seq" : " does not decode: "
-                                                                + decoded.err().message);
+        warning = std::move(snap.warning);
       }
     }
     if (!snaps->status().ok())

@@ -95,15 +95,37 @@ group_commit::~group_commit() {
   stop();
 }
 
+void group_commit::await_room(std::unique_lock<std::mutex>& lock, std::size_t events) {
+  // An append larger than the whole queue still goes through once the queue is empty.
+  auto room = [&] {
+    return stopping_ || queued_events_ == 0 || queued_events_ + events <= max_queued_;
+  };
+  if (room())
+    return;
+  ++waiting_;
+  not_full_.wait(lock, room);
+  --waiting_;
+}
+
+void group_commit::wait_for_room(std::size_t events) {
+  std::unique_lock lock{mtx_};
+  await_room(lock, events);
+}
+
+std::uint64_t group_commit::queued_events() const {
+  std::lock_guard lock{mtx_};
+  return queued_events_;
+}
+
+std::uint64_t group_commit::appends_waiting() const {
+  std::lock_guard lock{mtx_};
+  return waiting_;
+}
+
 bool group_commit::submit(pending_append&& p, bool wait_for_room) {
   std::unique_lock lock{mtx_};
-  if (wait_for_room) {
-    // An append larger than the whole queue still goes through once the queue is empty.
-    not_full_.wait(lock, [&] {
-      return stopping_ || queued_events_ == 0
-             || queued_events_ + p.encoded.size() <= max_queued_;
-    });
-  }
+  if (wait_for_room)
+    await_room(lock, p.encoded.size());
   if (stopping_)
     return false;
   queued_events_ += p.encoded.size();

@@ -51,6 +51,14 @@ public:
   // (without calling p.done) once stopping.
   bool submit(pending_append&& p, bool wait_for_room);
 
+  // Returns once the queue has room for `events` more (an empty queue takes any append), or
+  // when stopping: the blocking append's backpressure (journal::wait_for_room).
+  void wait_for_room(std::size_t events);
+
+  // Events queued and not yet taken into a group; blocking appends waiting for room.
+  std::uint64_t queued_events() const;
+  std::uint64_t appends_waiting() const;
+
   // Refuses new appends, drains the queue and joins the writer. Idempotent.
   void stop();
 
@@ -76,11 +84,15 @@ private:
   std::size_t max_queued_;
   std::size_t max_group_;
 
-  std::mutex mtx_;
+  // Waits, with mtx_ held by `lock`, until `events` fit or the writer stops.
+  void await_room(std::unique_lock<std::mutex>& lock, std::size_t events);
+
+  mutable std::mutex mtx_;
   std::condition_variable not_empty_;
   std::condition_variable not_full_;
   std::deque<pending_append> queue_;
   std::size_t queued_events_ = 0;
+  std::size_t waiting_ = 0;
   bool stopping_ = false;
 
   // Writer thread only. One entry per stream appended to since open (about 50 bytes each: 50 MB

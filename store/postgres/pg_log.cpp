@@ -4,6 +4,7 @@
 #include "store/detail/projection_names.hpp"
 #include "store/postgres/detail/pg_conn.hpp"
 #include "store/postgres/detail/pg_schema.hpp"
+#include "store/postgres/detail/pg_test_hooks.hpp"
 
 #include "events/codec.hpp"
 #include "events/evolve.hpp"
@@ -12,7 +13,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <limits>
 #include <map>
 #include <mutex>
@@ -111,6 +111,10 @@ struct pg_log::impl {
   std::mutex mtx;
   std::condition_variable cv;
   std::deque<pg_pending> queue;
+  // Events in `queue`, and blocking appends waiting for room in it (pg_log::wait_for_room).
+  std::size_t queued_events = 0;
+  std::size_t waiting = 0;
+  std::condition_variable not_full;
   bool stopping = false;
   std::thread writer;
   pg_connection wconn;
@@ -178,6 +182,7 @@ bool pg_log::impl::submit(pg_pending&& p) {
     std::lock_guard lock{mtx};
     if (stopping)
       return false;
+    queued_events += p.encoded.size();
     queue.push_back(std::move(p));
   }
   cv.notify_one();
@@ -207,7 +212,9 @@ void pg_log::impl::run() {
         group.push_back(std::move(queue.front()));
         queue.pop_front();
       }
+      queued_events -= events;
     }
+    not_full.notify_all();
     std::vector<status> results(group.size());
     std::vector<std::uint64_t> firsts(group.size(), 0);
     commit_group(group, results, firsts);
@@ -406,6 +413,7 @@ status pg_log::close() {
     impl_->stopping = true;
   }
   impl_->cv.notify_all();
+  impl_->not_full.notify_all();
   if (impl_->writer.joinable())
     impl_->writer.join();
   impl_->closed = true;
@@ -425,6 +433,11 @@ journal_health pg_log::health() const {
   h.write_time = std::chrono::microseconds{impl_->write_us.load()};
   h.connection_losses = impl_->losses;
   h.reconnects = impl_->reconnects;
+  {
+    std::lock_guard lock{impl_->mtx};
+    h.queued_events = impl_->queued_events;
+    h.appends_waiting = impl_->waiting;
+  }
   std::lock_guard lock{impl_->error_mtx};
   h.last_error = impl_->last_error;
   return h;
@@ -434,22 +447,18 @@ std::uint64_t pg_log::group_commits() const noexcept {
   return impl_->commits;
 }
 
-status pg_log::append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
-                      std::uint64_t* first_position) {
-  pg_pending p;
-  if (auto st = prepare(job, expected_seq, events, p); !st)
-    return st;
-  std::promise<std::pair<status, std::uint64_t>> promise;
-  auto future = promise.get_future();
-  p.done = [&promise](status st, std::uint64_t first) {
-    promise.set_value({std::move(st), first});
+void pg_log::wait_for_room(std::size_t events) {
+  std::unique_lock lock{impl_->mtx};
+  // An append larger than the whole bound still goes once the queue is empty.
+  auto room = [&] {
+    return impl_->stopping || impl_->queued_events == 0
+           || impl_->queued_events + events <= impl_->opts.max_queued_events;
   };
-  if (!impl_->submit(std::move(p)))
-    return status::unavailable("append to job " + to_string(job) + ": the log is closed");
-  auto [st, first] = future.get();
-  if (st && first_position)
-    *first_position = first;
-  return std::move(st);
+  if (room())
+    return;
+  ++impl_->waiting;
+  impl_->not_full.wait(lock, room);
+  --impl_->waiting;
 }
 
 void pg_log::append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,
@@ -623,18 +632,8 @@ status pg_log::for_each_stream(const std::function<bool(const stream_info&)>& fn
 }
 
 status pg_log::save_snapshot(job_id job, const job_state& state) {
-  if (state.id != job)
-    return status::invalid_argument("snapshot of job " + to_string(job) + " holds the state of job "
-                                    + to_string(state.id));
-  if (state.seq == 0)
-    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq 0");
-  std::uint64_t highest = 0;
-  if (auto st = highest_seq(job, highest); !st)
+  if (auto st = check_snapshot_to_save(*this, job, state); !st)
     return st;
-  if (state.seq > highest)
-    return status::invalid_argument("snapshot of job " + to_string(job) + " at seq "
-                                    + std::to_string(state.seq) + " but the stream is at "
-                                    + std::to_string(highest));
   auto bytes = encode_state(state);
   return impl_->with_reader("snapshot of job " + to_string(job), [&](pg_connection& c) {
     // An older snapshot never replaces a newer one (they may race from two writers).
@@ -662,25 +661,161 @@ status pg_log::load_latest_snapshot(job_id job, loaded_snapshot& out) const {
   return status{};
 }
 
-status
-pg_log::load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const {
-  std::vector<job_id> jobs;
-  if (auto st = for_each_stream([&](const stream_info& info) {
-        if (!info.purged)
-          jobs.push_back(info.job);
-        return true;
-      });
-      !st)
-    return st;
+namespace {
+
+// Streams (with their snapshots) and event rows per query of load_jobs: what bounds its memory.
+std::atomic<std::size_t> load_jobs_streams_page{load_jobs_pages{}.streams};
+std::atomic<std::size_t> load_jobs_events_page{load_jobs_pages{}.events};
+
+} // namespace
+
+load_jobs_pages detail::set_load_jobs_pages(load_jobs_pages pages) {
+  return {load_jobs_streams_page.exchange(pages.streams),
+          load_jobs_events_page.exchange(pages.events)};
+}
+
+namespace {
+
+// One page of streams with their latest snapshots, in job order within [$1, $2] (one sign of
+// the bigint at a time, so that the pages run in unsigned order). Purged streams are left out.
+constexpr std::string_view load_streams_sql =
+  "SELECT s.job, sn.seq, sn.state FROM almanac_streams s"
+  " LEFT JOIN almanac_snapshots sn ON sn.job = s.job"
+  " WHERE s.job >= $1 AND s.job <= $2"
+  "   AND (s.purged_seq IS NULL OR s.purged_seq <> s.highest_seq)"
+  " ORDER BY s.job LIMIT $3";
+
+// The events of the page's jobs after the seq given for each, in the jobs' order and then by
+// seq, at most $3 rows. Each job is an index range scan, and the outer order is the ordinality's
+// (already sorted), so the server stops once it has $3 rows.
+constexpr std::string_view load_events_sql =
+  "SELECT j.job, e.seq, e.payload"
+  " FROM unnest($1::bigint[], $2::bigint[]) WITH ORDINALITY AS j(job, after, n)"
+  " CROSS JOIN LATERAL (SELECT seq, payload FROM almanac_events"
+  "   WHERE job = j.job AND seq > j.after ORDER BY seq LIMIT $3) e"
+  " ORDER BY j.n, e.seq LIMIT $3";
+
+// A job of the current page while its events are folded.
+struct recovering {
+  job_state state;
   std::string warning;
-  for (auto job : jobs) {
-    job_state state;
-    if (auto st = load_job(job, state, &warning); !st)
-      return st;
-    if (!fn(std::move(state), warning))
-      return status{};
+  // The events after this seq are still to come.
+  std::uint64_t after = 0;
+};
+
+using load_fn = std::function<bool(job_state&&, const std::string& warning)>;
+
+// The walk of load_jobs from `next` (the lowest unsigned job id not yet handed to `fn`), inside
+// one snapshot of the database. `next` advances as jobs are handed over, so after a lost
+// connection a new walk resumes at the first job not handed over. `stopped`: fn returned false.
+status load_walk(pg_connection& c, std::uint64_t& next, bool& finished, bool& stopped,
+                 const load_fn& fn) {
+  if (auto st = c.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"); !st)
+    return st;
+  auto streams_page = static_cast<std::int64_t>(std::max<std::size_t>(1, load_jobs_streams_page));
+  auto events_page = static_cast<std::int64_t>(std::max<std::size_t>(1, load_jobs_events_page));
+  std::vector<recovering> page;
+  auto hand_over = [&](recovering& r) {
+    auto job = r.state.id.value;
+    if (!fn(std::move(r.state), r.warning))
+      stopped = true;
+    if (job == std::numeric_limits<std::uint64_t>::max())
+      finished = true;
+    else
+      next = job + 1;
+  };
+  while (!finished && !stopped) {
+    // Ids below 2^63 are the non-negative bigints; the others, the negative ones, come after.
+    bool high = next > db_max;
+    auto upper = high ? std::int64_t{-1} : std::numeric_limits<std::int64_t>::max();
+    page.clear();
+    {
+      pg_rows rows;
+      auto st = c.exec(
+        load_streams_sql,
+        pg_params{}.add_i64(to_db(next)).add_i64(upper).add_i64(streams_page), &rows);
+      if (!st)
+        return st;
+      for (int r = 0; r < rows.size(); ++r) {
+        auto& job = page.emplace_back();
+        job.state.id = job_id{from_db(rows.i64(r, 0))};
+        if (rows.is_null(r, 1))
+          continue;
+        // A snapshot that cannot be used is a warning, and the job replays from seq 1.
+        loaded_snapshot snap;
+        check_snapshot(job.state.id, from_db(rows.i64(r, 1)), rows.bytes(r, 2), snap);
+        job.warning = std::move(snap.warning);
+        if (snap.state) {
+          job.state = std::move(*snap.state);
+          job.after = job.state.seq;
+        }
+      }
+    }
+    // A short page is the last of its sign.
+    bool sign_done = page.size() < static_cast<std::size_t>(streams_page);
+    // The page's events, folded as they come; `first` is the first job not handed over.
+    std::size_t first = 0;
+    while (first < page.size() && !stopped) {
+      std::vector<std::int64_t> jobs, afters;
+      for (auto i = first; i < page.size(); ++i) {
+        jobs.push_back(to_db(page[i].state.id.value));
+        afters.push_back(to_db(page[i].after));
+      }
+      pg_rows rows;
+      auto st = c.exec(load_events_sql,
+                       pg_params{}.add_i64_array(jobs).add_i64_array(afters).add_i64(events_page),
+                       &rows);
+      if (!st)
+        return st;
+      auto at = first;
+      for (int r = 0; r < rows.size() && !stopped; ++r) {
+        job_id job{from_db(rows.i64(r, 0))};
+        while (at < page.size() && page[at].state.id != job && !stopped)
+          hand_over(page[at++]);
+        if (at == page.size() || stopped)
+          break;
+        auto seq = from_db(rows.i64(r, 1));
+        event e;
+        if (auto dst = decode_at(job, seq, rows.bytes(r, 2), e); !dst)
+          return dst;
+        page[at].state = evolve(std::move(page[at].state), e);
+        page[at].after = seq;
+      }
+      if (rows.size() < events_page) {
+        // Every job of the page has all its events.
+        while (at < page.size() && !stopped)
+          hand_over(page[at++]);
+      }
+      first = at;
+    }
+    if (sign_done && !stopped) {
+      if (high)
+        finished = true;
+      else
+        next = std::max(next, db_max + 1);
+    }
   }
-  return status{};
+  return c.exec("COMMIT");
+}
+
+} // namespace
+
+status pg_log::load_jobs(const load_fn& fn) const {
+  if (impl_->closed)
+    return status::unavailable("load_jobs: the log is closed");
+  // A connection of its own: the walk keeps one transaction open across its pages (every page
+  // sees the same snapshot), while `fn` may use the log's reading connection meanwhile.
+  pg_connection c{impl_->conninfo};
+  std::uint64_t next = 0;
+  bool finished = false;
+  bool stopped = false;
+  for (int attempt = 0;; ++attempt) {
+    auto st = c.ensure();
+    if (st)
+      st = load_walk(c, next, finished, stopped, fn);
+    if (st || !c.lost() || attempt == 1)
+      return st;
+  }
 }
 
 // One batch as one statement: the erases, the puts and the checkpoints (data-modifying CTEs see

@@ -76,8 +76,8 @@ public:
   status close() override;
   journal_health health() const override;
 
-  status append(job_id job, std::uint64_t expected_seq, const std::vector<event>& events,
-                std::uint64_t* first_position = nullptr) override;
+  // journal::append; waits for room once max_queued_events wait for the writer.
+  using journal::append;
   void append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,
                     append_callback done) override;
 
@@ -98,7 +98,10 @@ public:
   status save_snapshot(job_id job, const job_state& state) override;
   status load_latest_snapshot(job_id job, loaded_snapshot& out) const override;
   using journal::load_job;
-  // One query per job after listing the streams: recovery of many jobs is not optimized yet.
+  // One pass over the streams in pages of 1000 with their snapshots, each page's events after
+  // its snapshots fetched 10,000 rows per query, all in one read-only snapshot of the database
+  // on a connection of its own (so `fn` may use the log meanwhile). A lost connection resumes
+  // once at the first job not yet handed to `fn`.
   status
   load_jobs(const std::function<bool(job_state&&, const std::string& warning)>& fn) const override;
 
@@ -131,6 +134,9 @@ public:
 
 private:
   explicit pg_log(std::unique_ptr<impl> p);
+
+  // Waits on the writer's queue (pg_options::max_queued_events).
+  void wait_for_room(std::size_t events) override;
 
   std::unique_ptr<impl> impl_;
 };

@@ -62,6 +62,15 @@ struct rocksdb_backend {
     REQUIRE(reopen().is_ok());
   }
 
+  // Stores `bytes` as the job's snapshot at `seq`, as if save_snapshot had written them.
+  void plant_snapshot_bytes(job_id job, std::uint64_t seq, const std::string& bytes) {
+    log_.reset();
+    with_raw_db(tmp.data(), [&](rocksdb::DB& db, auto& handles) {
+      REQUIRE(db.Put({}, handles[3], detail::stream_key(job, seq), bytes).ok());
+    });
+    REQUIRE(reopen().is_ok());
+  }
+
   // The version mark_newer_format() writes, which the refusal names.
   static constexpr std::uint32_t newer_version = detail::format_version + 1;
 
@@ -109,6 +118,14 @@ struct postgres_backend {
       conninfo, "UPDATE almanac_events SET payload = " + hex_bytea(bytes)
                   + " WHERE job = " + std::to_string(static_cast<std::int64_t>(job.value))
                   + " AND seq = " + std::to_string(seq));
+  }
+
+  void plant_snapshot_bytes(job_id job, std::uint64_t seq, const std::string& bytes) {
+    almanac::test::pg_cluster::exec(
+      conninfo, "INSERT INTO almanac_snapshots (job, seq, state) VALUES ("
+                  + std::to_string(static_cast<std::int64_t>(job.value)) + ", "
+                  + std::to_string(seq) + ", " + hex_bytea(bytes)
+                  + ") ON CONFLICT (job) DO UPDATE SET seq = EXCLUDED.seq, state = EXCLUDED.state");
   }
 
   static constexpr int newer_version = pg_log::schema_version + 1;

@@ -2,6 +2,8 @@
 // the runtime relies on must hold, errors included, whether the log is RocksDB or PostgreSQL.
 #include "journal_backends.hpp"
 
+#include "store/postgres/detail/pg_test_hooks.hpp"
+
 #include "events/codec.hpp"
 #include "events/decide.hpp"
 #include "events/evolve.hpp"
@@ -266,17 +268,136 @@ TEMPLATE_TEST_CASE("a snapshot plus the later events loads the same job as the f
   SECTION("a snapshot of another job, at seq 0 or beyond the stream is refused") {
     auto other = j.state;
     other.id = job_b;
-    CHECK(b.log().save_snapshot(job_a, other).get_code() == status::code::invalid_argument);
+    auto st = b.log().save_snapshot(job_a, other);
+    CHECK(st.get_code() == status::code::invalid_argument);
+    CHECK(st.message()
+          == "snapshot of job " + to_string(job_a) + " holds the state of job "
+               + to_string(job_b));
     auto zero = j.state;
     zero.seq = 0;
-    CHECK(b.log().save_snapshot(job_a, zero).get_code() == status::code::invalid_argument);
+    st = b.log().save_snapshot(job_a, zero);
+    CHECK(st.get_code() == status::code::invalid_argument);
+    CHECK(st.message() == "snapshot of job " + to_string(job_a) + " at seq 0");
     auto beyond = j.state;
     beyond.seq = 99;
-    CHECK(b.log().save_snapshot(job_a, beyond).get_code() == status::code::invalid_argument);
+    st = b.log().save_snapshot(job_a, beyond);
+    CHECK(st.get_code() == status::code::invalid_argument);
+    CHECK(st.message()
+          == "snapshot of job " + to_string(job_a) + " at seq 99 but the stream is at 4");
     must(b.log().load_latest_snapshot(job_a, snap));
     REQUIRE(snap.state.has_value());
     CHECK(snap.state->seq == at_snapshot.seq);
   }
+}
+
+// Pages of two streams and three events: a handful of jobs crosses every boundary PostgreSQL's
+// load_jobs has (RocksDB's does not page).
+struct small_load_pages {
+  detail::load_jobs_pages saved = detail::set_load_jobs_pages({2, 3});
+  ~small_load_pages() { detail::set_load_jobs_pages(saved); }
+};
+
+// The fold of the first `upto` events of the job's stream.
+job_state fold_of(const journal& log, job_id job, std::uint64_t upto = max_seq) {
+  job_state state;
+  state.id = job;
+  for (auto& e : stream_of(log, job))
+    if (e.env.seq <= upto)
+      state = evolve(std::move(state), e);
+  return state;
+}
+
+std::vector<std::pair<job_state, std::string>> loaded_jobs(const journal& log) {
+  std::vector<std::pair<job_state, std::string>> out;
+  must(log.load_jobs([&](job_state&& s, const std::string& w) {
+    out.emplace_back(std::move(s), w);
+    return true;
+  }));
+  return out;
+}
+
+TEMPLATE_TEST_CASE("load_jobs folds snapshots and tails across page boundaries like a full fold",
+                   "[store][journal]", rocksdb_backend, postgres_backend) {
+  TestType b;
+  small_load_pages pages;
+  // plain: no snapshot; tail: a snapshot and later events; covered: a snapshot at the highest
+  // seq; garbled: a snapshot that does not decode; misplaced: one whose state contradicts its
+  // key; long: more events than a page; gone: purged, between live streams; job_high: a
+  // negative bigint, last.
+  constexpr job_id plain{0x301}, tail{0x302}, gone{0x303}, covered{0x304}, garbled{0x305},
+    misplaced{0x306}, long_one{0x307};
+  std::map<job_id, std::uint64_t> lengths{{plain, 5},   {tail, 7},      {gone, 4},
+                                          {covered, 4}, {garbled, 4},   {misplaced, 4},
+                                          {long_one, 8}, {job_high, 3}};
+  for (auto [job, n] : lengths)
+    must(b.log().append(job, 0, make_events(job, 0, n)));
+  must(b.log().append(gone, 4, {make_event(gone, 5, job_deleted{}, t0)}));
+  must(b.log().save_snapshot(tail, fold_of(b.log(), tail, 3)));
+  must(b.log().save_snapshot(gone, fold_of(b.log(), gone, 2)));
+  must(b.log().save_snapshot(covered, fold_of(b.log(), covered)));
+  must(b.log().save_snapshot(job_high, fold_of(b.log(), job_high, 2)));
+  std::uint64_t purged = 0;
+  must(b.log().purge_deleted(t0 + default_retention, default_retention, &purged));
+  REQUIRE(purged == 1);
+  b.plant_snapshot_bytes(garbled, 3, "\x01garbage");
+  b.plant_snapshot_bytes(misplaced, 3, encode_state(fold_of(b.log(), misplaced, 2)));
+
+  auto all = loaded_jobs(b.log());
+  std::vector<job_id> order;
+  for (auto& [state, warning] : all)
+    order.push_back(state.id);
+  CHECK(order
+        == std::vector<job_id>{plain, tail, covered, garbled, misplaced, long_one, job_high});
+  for (auto& [state, warning] : all) {
+    INFO(to_string(state.id));
+    CHECK(encode_state(state) == encode_state(fold_of(b.log(), state.id)));
+    CHECK(state.seq == lengths[state.id]);
+    if (state.id == garbled)
+      CHECK(warning.find("snapshot of job " + to_string(garbled) + " at seq 3 does not decode")
+            == 0);
+    else if (state.id == misplaced)
+      CHECK(warning
+            == "snapshot of job " + to_string(misplaced) + " at seq 3 holds job "
+                 + to_string(misplaced) + " seq 2");
+    else
+      CHECK(warning.empty());
+  }
+  // The same as load_job of each, warnings included.
+  for (auto& [state, warning] : all) {
+    job_state one;
+    std::string one_warning;
+    must(b.log().load_job(state.id, one, &one_warning));
+    CHECK(encode_state(one) == encode_state(state));
+    CHECK(one_warning == warning);
+  }
+
+  std::size_t calls = 0;
+  must(b.log().load_jobs([&](job_state&&, const std::string&) { return ++calls < 3; }));
+  CHECK(calls == 3);
+}
+
+TEMPLATE_TEST_CASE("load_jobs reads the log as of the call and not what is appended meanwhile",
+                   "[store][journal]", rocksdb_backend, postgres_backend) {
+  TestType b;
+  small_load_pages pages;
+  for (std::uint64_t id = 0x401; id <= 0x406; ++id)
+    must(b.log().append(job_id{id}, 0, make_events(job_id{id}, 0, 2)));
+  std::vector<std::pair<job_id, std::uint64_t>> seen;
+  must(b.log().load_jobs([&](job_state&& s, const std::string&) {
+    // The callback may write to the log; what it writes to later jobs is not folded in.
+    if (s.id == job_id{0x401}) {
+      for (std::uint64_t id = 0x402; id <= 0x406; ++id)
+        must(b.log().append(job_id{id}, 2, make_events(job_id{id}, 2, 1)));
+      must(b.log().append(job_id{0x407}, 0, make_events(job_id{0x407}, 0, 1)));
+    }
+    seen.emplace_back(s.id, s.seq);
+    return true;
+  }));
+  CHECK(seen
+        == std::vector<std::pair<job_id, std::uint64_t>>{{job_id{0x401}, 2}, {job_id{0x402}, 2},
+                                                         {job_id{0x403}, 2}, {job_id{0x404}, 2},
+                                                         {job_id{0x405}, 2}, {job_id{0x406}, 2}});
+  CHECK(loaded_jobs(b.log()).size() == 7);
 }
 
 TEMPLATE_TEST_CASE("an undecodable event is refused naming its job and sequence",

@@ -3,6 +3,8 @@
 // and its connection handling never leaks the password.
 #include "journal_backends.hpp"
 
+#include "store/postgres/detail/pg_test_hooks.hpp"
+
 #include <libpq-fe.h>
 
 #include <atomic>
@@ -325,6 +327,110 @@ TEST_CASE("a postgresql URI opens the log and the schema is created once", "[sto
   CHECK(pg_cluster::query(conninfo, "SELECT count(DISTINCT version) FROM almanac_schema_version")
         == version);
   CHECK(pg_cluster::query(conninfo, "SELECT max(version) FROM almanac_schema_version") == version);
+}
+
+// Polls `done` every 20 ms for up to 30 s (a real server is involved); whether it came true.
+template <class F>
+bool eventually(F&& done) {
+  for (int i = 0; i < 1500; ++i) {
+    if (done())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  return done();
+}
+
+TEST_CASE("a blocking append waits for room once max_queued_events wait and append_async does not",
+          "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  pg_options opts;
+  opts.max_queued_events = 4;
+  std::unique_ptr<pg_log> log;
+  must(pg_log::open(conninfo, opts, log));
+  constexpr job_id first{0x91}, filler{0x92}, blocked{0x93}, late{0x94};
+  session locker{conninfo};
+  session watcher{conninfo};
+  // The writer takes the first append and waits for the counter's lock; what follows queues.
+  locker.exec("BEGIN");
+  locker.exec("SELECT highest FROM almanac_position FOR UPDATE");
+  std::vector<std::promise<std::pair<status, std::uint64_t>>> done(3);
+  auto callback = [&](std::size_t i) {
+    return [&done, i](status st, std::uint64_t position) {
+      done[i].set_value({std::move(st), position});
+    };
+  };
+  log->append_async(first, 0, make_events(first, 0, 1), callback(0));
+  REQUIRE(eventually([&] {
+    return !watcher
+              .exec("SELECT pid FROM pg_stat_activity WHERE application_name = 'almanac' "
+                    "AND wait_event_type = 'Lock'")
+              .empty();
+  }));
+  log->append_async(filler, 0, make_events(filler, 0, 4), callback(1));
+  CHECK(log->health().queued_events == 4);
+  // The queue is at its bound: the blocking append waits before queueing its event.
+  std::uint64_t blocked_position = 0;
+  auto blocking = std::async(std::launch::async, [&] {
+    return log->append(blocked, 0, make_events(blocked, 0, 1), &blocked_position);
+  });
+  REQUIRE(eventually([&] { return log->health().appends_waiting == 1; }));
+  CHECK(log->health().queued_events == 4);
+  // append_async never waits: it passes the bound, and is queued before the waiting append.
+  log->append_async(late, 0, make_events(late, 0, 1), callback(2));
+  CHECK(log->health().queued_events == 5);
+  CHECK(blocking.wait_for(std::chrono::milliseconds{0}) == std::future_status::timeout);
+  locker.exec("ROLLBACK");
+  REQUIRE(blocking.wait_for(std::chrono::seconds{60}) == std::future_status::ready);
+  must(blocking.get());
+  std::vector<std::pair<status, std::uint64_t>> r;
+  for (auto& d : done)
+    r.push_back(d.get_future().get());
+  for (auto& [st, position] : r)
+    must(st);
+  CHECK(r[0].second == 1);
+  CHECK(r[1].second == 2);
+  CHECK(r[2].second == 6);
+  CHECK(blocked_position == 7);
+  auto h = log->health();
+  CHECK(h.queued_events == 0);
+  CHECK(h.appends_waiting == 0);
+}
+
+TEST_CASE("load_jobs resumes at the first job not handed over when its connection is lost",
+          "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto log = postgres_backend::open_pg(conninfo);
+  auto saved = detail::set_load_jobs_pages({2, 3});
+  std::vector<job_id> jobs;
+  for (std::uint64_t id = 0xa1; id <= 0xa9; ++id) {
+    jobs.push_back(job_id{id});
+    must(log->append(job_id{id}, 0, make_events(job_id{id}, 0, id % 4 + 1)));
+  }
+  session killer{conninfo};
+  std::vector<std::pair<job_id, std::uint64_t>> seen;
+  bool killed = false;
+  auto st = log->load_jobs([&](job_state&& s, const std::string&) {
+    seen.emplace_back(s.id, s.seq);
+    if (s.id == job_id{0xa3}) {
+      // The walk's own session waits in its transaction while the callback runs.
+      auto pid = killer.exec("SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                             " AND state = 'idle in transaction'");
+      REQUIRE_FALSE(pid.empty());
+      killed = killer.exec("SELECT pg_terminate_backend(" + pid + ")") == "t";
+      REQUIRE(eventually([&] {
+        return killer.exec("SELECT 1 FROM pg_stat_activity WHERE pid = " + pid).empty();
+      }));
+    }
+    return true;
+  });
+  detail::set_load_jobs_pages(saved);
+  INFO(st.to_string());
+  REQUIRE(st.is_ok());
+  CHECK(killed);
+  std::vector<std::pair<job_id, std::uint64_t>> expected;
+  for (auto job : jobs)
+    expected.emplace_back(job, job.value % 4 + 1);
+  CHECK(seen == expected);
 }
 
 TEST_CASE("appends after close fail with unavailable", "[store][postgres]") {
