@@ -254,7 +254,7 @@ void history_projector::stage(const history_change& change, const event& e,
               json(*change.run).dump());
 }
 
-store::status read_audit(const store::event_log& log, std::optional<job_id> job, std::size_t limit,
+store::status read_audit(const store::journal& log, std::optional<job_id> job, std::size_t limit,
                          std::uint64_t before, std::vector<audit_entry>& out) {
   store::projection_scan scan;
   scan.direction = store::scan_direction::backward;
@@ -281,7 +281,7 @@ store::status read_audit(const store::event_log& log, std::optional<job_id> job,
   return st;
 }
 
-store::status read_runs(const store::event_log& log, job_id job, std::size_t limit,
+store::status read_runs(const store::journal& log, job_id job, std::size_t limit,
                         std::vector<run_record>& out, std::uint64_t before) {
   if (before == 1)
     return store::status{};

@@ -5,7 +5,7 @@
 #pragma once
 
 #include "events/event.hpp"
-#include "store/event_log.hpp"
+#include "store/journal.hpp"
 
 #include <almanac/history.hpp>
 #include <almanac/job_state.hpp>
@@ -43,7 +43,7 @@ struct history_change {
 // seen from the stored projections (after a restart), otherwise it knows only what it folded.
 class history_projector {
 public:
-  explicit history_projector(const store::event_log* stored = nullptr) : stored_(stored) {}
+  explicit history_projector(const store::journal* stored = nullptr) : stored_(stored) {}
 
   history_change apply(std::uint64_t position, const event& e);
 
@@ -58,16 +58,16 @@ private:
   job_summary& summary(job_id job);
   std::optional<run_record> take_run(job_id job, std::uint64_t run_id);
 
-  const store::event_log* stored_;
+  const store::journal* stored_;
   std::unordered_map<job_id, job_summary> jobs_;
   std::unordered_map<job_id, std::vector<run_record>> open_runs_;
 };
 
 // Reading the stored projections: newest first, at most `limit`, positions (audit) or run ids
 // (runs) below `before` (0: no bound). An unknown job gives an empty list.
-store::status read_audit(const store::event_log& log, std::optional<job_id> job, std::size_t limit,
+store::status read_audit(const store::journal& log, std::optional<job_id> job, std::size_t limit,
                          std::uint64_t before, std::vector<audit_entry>& out);
-store::status read_runs(const store::event_log& log, job_id job, std::size_t limit,
+store::status read_runs(const store::journal& log, job_id job, std::size_t limit,
                         std::vector<run_record>& out, std::uint64_t before = 0);
 
 // Big-endian key helpers shared by the projections.
