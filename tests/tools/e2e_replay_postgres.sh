@@ -128,6 +128,17 @@ grep -q '^directory size: - (RocksDB only' "$T/stats-text.pg.full" || fail "stat
 grep -v '^directory size' "$T/stats-text.pg.full" >"$T/stats-text.pg"
 diff "$T/stats-text.rocks" "$T/stats-text.pg" || fail "stats differs"
 
+step "--compare: the original matches its projections, the copy has none and says so"
+"$REPLAY" --data "$DATA" audit --compare 2>/dev/null | grep -q '^audit trail matches: ' || fail "audit --compare on the original"
+"$REPLAY" --data "$DATA" runs --job always-fails --compare 2>/dev/null | grep -q '^run history matches: ' || fail "runs --compare on the original"
+for cmd in "audit --compare" "runs --job always-fails --compare"; do
+  rc=0
+  # shellcheck disable=SC2086
+  "$REPLAY" --store "$PG1" $cmd >"$T/compare.out" 2>&1 || rc=$?
+  [[ $rc == 1 ]] || fail "$cmd on the copy: expected exit 1, got $rc"
+  grep -q "no history projection to compare with" "$T/compare.out" || fail "unclear: $(cat "$T/compare.out")"
+done
+
 step "a copy into a non-empty destination is refused and changes nothing"
 refused_copy() {
   local rc=0

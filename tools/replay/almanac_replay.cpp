@@ -344,14 +344,29 @@ void fold_history(const store::journal& log, std::uint64_t last, F&& on_change) 
         "reading the log");
 }
 
+// The history projections' checkpoint for --compare (0 without it). A log with events but no
+// checkpoint (never projected, or a copy: projections are not copied) has nothing to compare
+// with; an empty log matches its empty projection.
+std::uint64_t compared_checkpoint(const store::journal& log, bool compare) {
+  std::uint64_t checkpoint = 0;
+  if (!compare)
+    return checkpoint;
+  check(log.read_checkpoint(history_checkpoint, checkpoint), "reading the checkpoint");
+  std::uint64_t highest = 0;
+  check(log.highest_position(highest), "reading the highest position");
+  if (checkpoint == 0 && highest != 0)
+    throw stop_with{exit_refused, "--compare: the log holds no history projection to compare "
+                                  "with (no checkpoint); almanacd builds it from position 1 "
+                                  "when it starts on this log"};
+  return checkpoint;
+}
+
 int run_audit(const common_options& c, const history_options& o) {
   opened_log log{c.where()};
   std::optional<job_id> job;
   if (!o.job.empty())
     job = resolve_job(*log, o.job);
-  std::uint64_t checkpoint = 0;
-  if (o.compare)
-    check(log->read_checkpoint(history_checkpoint, checkpoint), "reading the checkpoint");
+  auto checkpoint = compared_checkpoint(*log, o.compare);
   std::vector<audit_entry> rebuilt;
   fold_history(*log, o.compare ? checkpoint : 0, [&](const history_change& ch) {
     if (ch.audit && (!job || ch.audit->job == *job))
@@ -403,9 +418,7 @@ int run_audit(const common_options& c, const history_options& o) {
 int run_runs(const common_options& c, const history_options& o) {
   opened_log log{c.where()};
   auto job = resolve_job(*log, o.job);
-  std::uint64_t checkpoint = 0;
-  if (o.compare)
-    check(log->read_checkpoint(history_checkpoint, checkpoint), "reading the checkpoint");
+  auto checkpoint = compared_checkpoint(*log, o.compare);
   std::map<std::uint64_t, run_record> rebuilt;
   fold_history(*log, o.compare ? checkpoint : 0, [&](const history_change& ch) {
     if (ch.run && ch.run->job == job)
