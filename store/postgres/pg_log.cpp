@@ -102,6 +102,10 @@ constexpr std::string_view insert_group_sql =
   "    deleted_at = coalesce(cur.deleted_at, EXCLUDED.deleted_at))"
   "UPDATE almanac_position SET highest = $10 WHERE id";
 
+status refuse_read_only(std::string_view what) {
+  return status::invalid_argument(std::string{what} + ": the log is open read-only");
+}
+
 } // namespace
 
 struct pg_log::impl {
@@ -396,6 +400,13 @@ status pg_log::open(const std::string& conninfo, const pg_options& opts,
   auto p = std::make_unique<impl>(winfo, info, opts);
   if (auto st = p->rconn.ensure(); !st)
     return st;
+  if (opts.read_only) {
+    // No writer thread: the write entry points refuse before they would queue anything.
+    if (auto st = check_schema(p->rconn, schema_version); !st)
+      return st;
+    out.reset(new pg_log(std::move(p)));
+    return status{};
+  }
   if (auto st = migrate_schema(p->rconn, schema_version); !st)
     return st;
   auto* raw = p.get();
@@ -463,6 +474,11 @@ void pg_log::wait_for_room(std::size_t events) {
 
 void pg_log::append_async(job_id job, std::uint64_t expected_seq, std::vector<event> events,
                           append_callback done) {
+  if (impl_->opts.read_only) {
+    // No writer thread to run it: `done` runs here, once.
+    done(refuse_read_only("append to job " + to_string(job)), 0);
+    return;
+  }
   pg_pending p;
   // A refusal still goes through the writer, so `done` always runs on the writer thread.
   p.refused = prepare(job, expected_seq, events, p);
@@ -632,6 +648,8 @@ status pg_log::for_each_stream(const std::function<bool(const stream_info&)>& fn
 }
 
 status pg_log::save_snapshot(job_id job, const job_state& state) {
+  if (impl_->opts.read_only)
+    return refuse_read_only("snapshot of job " + to_string(job));
   if (auto st = check_snapshot_to_save(*this, job, state); !st)
     return st;
   auto bytes = encode_state(state);
@@ -834,6 +852,8 @@ constexpr std::string_view write_projections_sql =
   "  ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position";
 
 status pg_log::write_projections(const projection_batch& batch) {
+  if (impl_->opts.read_only)
+    return refuse_read_only("write_projections");
   if (impl_->closed)
     return status::unavailable("write_projections: the log is closed");
   using kind = projection_batch::op::kind;
@@ -986,6 +1006,8 @@ status pg_log::scan_projection(std::string_view projection, const projection_sca
 }
 
 status pg_log::drop_projection(std::string_view projection) {
+  if (impl_->opts.read_only)
+    return refuse_read_only("dropping projection " + std::string{projection});
   if (auto st = check_projection_name(projection); !st)
     return st;
   return impl_->with_reader(
@@ -1012,6 +1034,8 @@ constexpr std::string_view purge_sql =
 status pg_log::purge_deleted(instant now, duration retention, std::uint64_t* purged) {
   if (purged)
     *purged = 0;
+  if (impl_->opts.read_only)
+    return refuse_read_only("purge_deleted");
   auto cutoff = to_unix_us(now - retention);
   std::uint64_t count = 0;
   auto st = impl_->with_reader("purge_deleted", [&](pg_connection& c) {

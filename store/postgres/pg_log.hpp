@@ -25,7 +25,9 @@
 // outcome_unknown and the caller re-reads (a retry with the same expected seq then gets `conflict` if the first
 // attempt committed). The next append reconnects by itself.
 //
-// Not yet here (RocksDB-only): read-only instances.
+// Read-only instances (pg_options::read_only, what the replay tool opens) read the log as it
+// is, with the latest commits visible, and never write: no schema is created, sessions are
+// read-only on the server too, and there is no writer thread.
 #pragma once
 
 #include "store/journal.hpp"
@@ -65,7 +67,11 @@ public:
   // schema if it is missing (one transaction, recorded in almanac_schema_version), and starts the
   // writer. Errors: unavailable (cannot connect: the message names host, port, database and
   // user, never the password); newer_format (the database holds a newer schema version);
-  // io_error (the schema could not be created).
+  // io_error (the schema could not be created). With opts.read_only it creates, migrates and
+  // starts nothing: not_found (no Almanac log in the database), invalid_argument (an older
+  // schema version, which only a read-write open migrates). On a read-only instance append,
+  // save_snapshot, write_projections, drop_projection and purge_deleted are invalid_argument,
+  // and append_async runs `done` with it at once, on the calling thread.
   static status open(const std::string& conninfo, const pg_options& opts,
                      std::unique_ptr<pg_log>& out);
 

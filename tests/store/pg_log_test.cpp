@@ -448,5 +448,179 @@ TEST_CASE("appends after close fail with unavailable", "[store][postgres]") {
   must(log->close());
 }
 
+std::unique_ptr<pg_log> open_read_only(const std::string& conninfo) {
+  pg_options o;
+  o.read_only = true;
+  std::unique_ptr<pg_log> log;
+  auto st = pg_log::open(conninfo, o, log);
+  INFO(st.to_string());
+  REQUIRE(st.is_ok());
+  return log;
+}
+
+// The tables of the database whose names start with almanac_.
+std::string almanac_tables(const std::string& conninfo) {
+  return pg_cluster::query(conninfo, "SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename),"
+                                     " '') FROM pg_tables WHERE tablename LIKE 'almanac%'");
+}
+
+TEST_CASE("a read-only pg_log reads what a writer appends, also after it opened",
+          "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto writer = postgres_backend::open_pg(conninfo);
+  must(writer->append(job_id{1}, 0, make_events(job_id{1}, 0, 3)));
+  auto reader = open_read_only(conninfo);
+  CHECK(stream_of(*reader, job_id{1}).size() == 3);
+  // Appended after the reader opened: PostgreSQL readers see every commit.
+  must(writer->append(job_id{2}, 0, make_events(job_id{2}, 0, 2)));
+  must(writer->append(job_id{1}, 3, make_events(job_id{1}, 3, 1)));
+  CHECK(position_of(*reader) == 6);
+  CHECK(highest_of(*reader, job_id{1}) == 4);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> order;
+  must(reader->read_all(1, [&](std::uint64_t pos, const event& e) {
+    order.emplace_back(pos, e.env.job.value);
+    return true;
+  }));
+  CHECK(order == std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+                   {1, 1}, {2, 1}, {3, 1}, {4, 2}, {5, 2}, {6, 1}});
+  verify_report report;
+  must(reader->verify(report));
+  CHECK(report.problems.empty());
+  CHECK(report.events == 6);
+  job_state state;
+  must(reader->load_job(job_id{2}, state));
+  CHECK(state.seq == 2);
+}
+
+TEST_CASE("every write to a read-only pg_log is refused and changes nothing", "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto writer = postgres_backend::open_pg(conninfo);
+  must(writer->append(job_id{1}, 0, make_events(job_id{1}, 0, 2)));
+  projection_batch seed;
+  seed.put("p", "k", "v");
+  seed.checkpoint("p", 2);
+  must(writer->write_projections(seed));
+  auto dump = [&] {
+    return pg_cluster::query(
+      conninfo, "SELECT (SELECT count(*) FROM almanac_events) || '/' ||"
+                " (SELECT highest FROM almanac_position) || '/' ||"
+                " (SELECT count(*) FROM almanac_snapshots) || '/' ||"
+                " (SELECT string_agg(encode(key, 'escape') || '=' || encode(value, 'escape'), ',')"
+                "  FROM almanac_projections) || '/' ||"
+                " (SELECT string_agg(position::text, ',') FROM almanac_checkpoints) || '/' ||"
+                " (SELECT string_agg(job || ':' || highest_seq || ':' ||"
+                "  coalesce(purged_seq::text, '-'), ',') FROM almanac_streams)");
+  };
+  auto before = dump();
+  REQUIRE(before == "2/2/0/k=v/2/1:2:-");
+  auto reader = open_read_only(conninfo);
+  auto refused = [](const status& st) {
+    INFO(st.to_string());
+    CHECK(st.get_code() == status::code::invalid_argument);
+    CHECK(st.message().find("read-only") != std::string::npos);
+  };
+  refused(reader->append(job_id{1}, 2, make_events(job_id{1}, 2, 1)));
+  refused(reader->append(job_id{3}, 0, make_events(job_id{3}, 0, 1)));
+  std::atomic<int> calls{0};
+  status async_status;
+  reader->append_async(job_id{1}, 2, make_events(job_id{1}, 2, 1),
+                       [&](status st, std::uint64_t) {
+                         async_status = std::move(st);
+                         ++calls;
+                       });
+  CHECK(calls == 1);
+  refused(async_status);
+  job_state state;
+  must(reader->load_job(job_id{1}, state));
+  refused(reader->save_snapshot(job_id{1}, state));
+  projection_batch batch;
+  batch.put("p", "k", "changed");
+  batch.checkpoint("p", 1);
+  refused(reader->write_projections(batch));
+  refused(reader->drop_projection("p"));
+  // job 1 is not deleted, but a purge is refused before it looks.
+  refused(reader->purge_deleted(instant{} + std::chrono::hours{24 * 365 * 100},
+                                std::chrono::seconds{0}));
+  must(reader->close());
+  CHECK(calls == 1);
+  CHECK(dump() == before);
+}
+
+TEST_CASE("a read-only pg_log refuses an empty database and creates no table in it",
+          "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto db = conninfo.substr(conninfo.rfind('=') + 1);
+  pg_options o;
+  o.read_only = true;
+  std::unique_ptr<pg_log> log;
+  auto st = pg_log::open(conninfo, o, log);
+  INFO(st.to_string());
+  CHECK(st.get_code() == status::code::not_found);
+  CHECK(st.message().find("no Almanac log in database " + db + " (host ") == 0);
+  CHECK_FALSE(log);
+  CHECK(almanac_tables(conninfo).empty());
+  // A read-write open creates the schema there, as before.
+  auto writer = postgres_backend::open_pg(conninfo);
+  CHECK_FALSE(almanac_tables(conninfo).empty());
+}
+
+TEST_CASE("a read-only pg_log refuses a newer or an older schema and changes nothing",
+          "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  postgres_backend::open_pg(conninfo).reset();
+  pg_options o;
+  o.read_only = true;
+  std::unique_ptr<pg_log> log;
+  SECTION("a newer one") {
+    pg_cluster::exec(conninfo, "INSERT INTO almanac_schema_version (version) VALUES ("
+                                 + std::to_string(pg_log::schema_version + 1) + ")");
+    auto st = pg_log::open(conninfo, o, log);
+    INFO(st.to_string());
+    CHECK(st.get_code() == status::code::newer_format);
+    CHECK(st.message().find("upgrade Almanac") != std::string::npos);
+  }
+  SECTION("an older one") {
+    pg_cluster::exec(conninfo, "DELETE FROM almanac_schema_version WHERE version = "
+                                 + std::to_string(pg_log::schema_version));
+    auto st = pg_log::open(conninfo, o, log);
+    INFO(st.to_string());
+    CHECK(st.get_code() == status::code::invalid_argument);
+    CHECK(st.message().find("does not migrate") != std::string::npos);
+    CHECK(pg_cluster::query(conninfo, "SELECT max(version) FROM almanac_schema_version")
+          == std::to_string(pg_log::schema_version - 1));
+  }
+  CHECK_FALSE(log);
+}
+
+TEST_CASE("the server refuses a write made on a read-only pg_log's session", "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto writer = postgres_backend::open_pg(conninfo);
+  must(writer->append(job_id{1}, 0, make_events(job_id{1}, 0, 2)));
+  writer.reset();
+  // highest_position() reads almanac_position; made a view over a function that also writes,
+  // the read becomes a write, and only the session's read-only setting can refuse it.
+  pg_cluster::exec(conninfo, "CREATE TABLE probe (n integer)");
+  pg_cluster::exec(conninfo, "ALTER TABLE almanac_position RENAME TO almanac_position_real");
+  pg_cluster::exec(conninfo,
+                   "CREATE FUNCTION probe_write() RETURNS bigint LANGUAGE plpgsql AS $$ BEGIN"
+                   " INSERT INTO probe VALUES (1);"
+                   " RETURN (SELECT highest FROM almanac_position_real); END $$");
+  pg_cluster::exec(conninfo, "CREATE VIEW almanac_position AS SELECT true AS id,"
+                             " probe_write() AS highest");
+  {
+    auto reader = open_read_only(conninfo);
+    std::uint64_t highest = 0;
+    auto st = reader->highest_position(highest);
+    INFO(st.to_string());
+    CHECK_FALSE(st.is_ok());
+    CHECK(st.message().find("read-only transaction") != std::string::npos);
+  }
+  CHECK(pg_cluster::query(conninfo, "SELECT count(*) FROM probe") == "0");
+  // The same call on a read-write instance writes: the probe can tell.
+  auto rw = postgres_backend::open_pg(conninfo);
+  CHECK(position_of(*rw) == 2);
+  CHECK(pg_cluster::query(conninfo, "SELECT count(*) FROM probe") == "1");
+}
+
 } // namespace
 } // namespace almanac::store::test

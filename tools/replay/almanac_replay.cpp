@@ -1,9 +1,10 @@
-// `almanac-replay`: reads a data directory, live or stopped, and answers from the event log
-// alone: the events in order, any job's state as of any instant or position (time travel by
-// folding the log), the audit trail and run history rebuilt from the log (and compared with
-// the daemon's projections), an integrity check, statistics and a JSON-lines export. It opens
-// the log as a RocksDB secondary (it follows a running daemon's writes), else read-only; it
-// never takes the directory lock and never writes.
+// `almanac-replay`: reads a log, live or stopped, in a data directory (RocksDB) or a PostgreSQL
+// database, and answers from the event log alone: the events in order, any job's state as of
+// any instant or position (time travel by folding the log), the audit trail and run history
+// rebuilt from the log (and compared with the daemon's projections), an integrity check,
+// statistics and a JSON-lines export; and copies a log to another place or backend. It opens
+// RocksDB as a secondary (it follows a running daemon's writes), else read-only, and PostgreSQL
+// read-only; it never takes the directory lock and never writes the log it reads.
 #include "tools/edge/error_table.hpp"
 #include "tools/edge/json_writer.hpp"
 #include "tools/replay/event_json.hpp"
@@ -11,6 +12,8 @@
 #include "projections/history.hpp"
 #include "projections/job_states.hpp"
 #include "store/event_log.hpp"
+#include "store/journal_copy.hpp"
+#include "store/open_journal.hpp"
 
 #include <almanac/time.hpp>
 #include <almanac/version.hpp>
@@ -21,6 +24,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -40,33 +44,29 @@ struct stop_with {
   std::string message;
 };
 
+// `where` as messages show it: never a password (store::describe_location), and a string that
+// is neither a directory nor a URI (libpq's "host=... password=..." form) not at all.
+std::string shown(const std::string& where) {
+  if (!store::is_postgres_uri(where) && where.find('=') != std::string::npos)
+    return "(a key=value string: give a PostgreSQL database as a postgresql:// URI)";
+  return store::describe_location(where);
+}
+
 // The log opened for reading, and the secondary's scratch directory removed afterwards.
 class opened_log {
 public:
-  explicit opened_log(const fs::path& dir) {
-    if (!fs::is_directory(dir))
-      throw stop_with{exit_refused, "no data directory at '" + dir.string() + "'"};
-    char tmpl[] = "/tmp/almanac-replay-XXXXXX";
-    if (const char* made = ::mkdtemp(tmpl))
-      scratch_ = made;
-    store::open_options o;
-    // Reads what a damaged write-ahead log still holds and says what is missing (verify reports
-    // it as a problem), instead of refusing as the daemon does.
-    o.salvage = true;
-    o.mode = store::open_mode::secondary;
-    o.secondary_path = scratch_.string();
-    auto s = scratch_.empty() ? store::status::io_error("no scratch directory")
-                              : store::event_log::open(dir, o, log_);
-    if (!s.is_ok()) {
-      // A secondary needs a scratch directory and a readable MANIFEST; read-only is the fallback.
+  explicit opened_log(const std::string& where) : where_(where) {
+    if (store::is_postgres_uri(where)) {
+      // Read-only: no schema created, read-only sessions, no writer. PostgreSQL readers see
+      // the latest commits, so this follows a live daemon as the RocksDB secondary does.
+      store::open_options o;
       o.mode = store::open_mode::read_only;
-      auto r = store::event_log::open(dir, o, log_);
-      if (!r.is_ok())
-        throw stop_with{exit_refused, "cannot open the log in '" + dir.string() + "': " +
-                                        r.to_string() + " (as secondary: " + s.to_string() + ")"};
+      if (auto st = store::open_journal(where, o, log_); !st.is_ok())
+        throw stop_with{exit_refused,
+                        "cannot open the log at " + shown(where) + ": " + st.to_string()};
+      return;
     }
-    if (const auto& d = log_->wal_damage_found())
-      std::cerr << "warning: " << d->describe() << '\n';
+    open_rocksdb(where);
   }
   ~opened_log() {
     if (log_)
@@ -79,12 +79,46 @@ public:
   opened_log(const opened_log&) = delete;
   opened_log& operator=(const opened_log&) = delete;
 
-  const store::event_log& operator*() const { return *log_; }
-  const store::event_log* operator->() const { return log_.get(); }
+  const store::journal& operator*() const { return *log_; }
+  const store::journal* operator->() const { return log_.get(); }
+  // The RocksDB log, for what only RocksDB has; nullptr on PostgreSQL.
+  const store::event_log* rocksdb() const { return rocks_; }
+  const std::string& where() const { return where_; }
 
 private:
+  void open_rocksdb(const fs::path& dir) {
+    if (!fs::is_directory(dir))
+      throw stop_with{exit_refused, "no data directory at '" + shown(dir.string()) + "'"};
+    char tmpl[] = "/tmp/almanac-replay-XXXXXX";
+    if (const char* made = ::mkdtemp(tmpl))
+      scratch_ = made;
+    store::open_options o;
+    // Reads what a damaged write-ahead log still holds and says what is missing (verify reports
+    // it as a problem), instead of refusing as the daemon does.
+    o.salvage = true;
+    o.mode = store::open_mode::secondary;
+    o.secondary_path = scratch_.string();
+    std::unique_ptr<store::event_log> rocks;
+    auto s = scratch_.empty() ? store::status::io_error("no scratch directory")
+                              : store::event_log::open(dir, o, rocks);
+    if (!s.is_ok()) {
+      // A secondary needs a scratch directory and a readable MANIFEST; read-only is the fallback.
+      o.mode = store::open_mode::read_only;
+      auto r = store::event_log::open(dir, o, rocks);
+      if (!r.is_ok())
+        throw stop_with{exit_refused, "cannot open the log in '" + dir.string() + "': " +
+                                        r.to_string() + " (as secondary: " + s.to_string() + ")"};
+    }
+    if (const auto& d = rocks->wal_damage_found())
+      std::cerr << "warning: " << d->describe() << '\n';
+    rocks_ = rocks.get();
+    log_ = std::move(rocks);
+  }
+
+  std::string where_;
   fs::path scratch_;
-  std::unique_ptr<store::event_log> log_;
+  std::unique_ptr<store::journal> log_;
+  const store::event_log* rocks_ = nullptr;
 };
 
 void check(const store::status& s, const char* what) {
@@ -139,7 +173,7 @@ instant instant_arg(const std::string& text, const char* option) {
 }
 
 // A job given by id, or by the name of a live job.
-job_id resolve_job(const store::event_log& log, const std::string& text) {
+job_id resolve_job(const store::journal& log, const std::string& text) {
   if (auto id = parse_job_id(text))
     return *id;
   std::optional<job_id> found;
@@ -160,8 +194,16 @@ job_id resolve_job(const store::event_log& log, const std::string& text) {
 }
 
 struct common_options {
-  std::string data;
+  std::string data, store;
   bool json = false;
+
+  // Where the log is: --store, or --data (the same, kept for scripts that name a directory).
+  std::string where() const {
+    if (data.empty() == store.empty())
+      throw stop_with{exit_usage, "give exactly one of --store WHERE (a data directory or a "
+                                  "postgresql:// URI) and --data DIR"};
+    return data.empty() ? store : data;
+  }
 };
 
 // -- events ---------------------------------------------------------------------------------
@@ -177,7 +219,7 @@ json own_fields(json j) {
 }
 
 int run_events(const common_options& c, const events_options& o) {
-  opened_log log{c.data};
+  opened_log log{c.where()};
   std::optional<job_id> job;
   if (!o.job.empty())
     job = resolve_job(*log, o.job);
@@ -229,7 +271,7 @@ struct state_options {
 };
 
 int run_state(const common_options& c, const state_options& o) {
-  opened_log log{c.data};
+  opened_log log{c.where()};
   std::optional<job_id> job;
   if (!o.job.empty())
     job = resolve_job(*log, o.job);
@@ -288,7 +330,7 @@ struct history_options {
 
 // Folds the log into history with a projector that writes nothing, up to `last` (0: the end).
 template <class F>
-void fold_history(const store::event_log& log, std::uint64_t last, F&& on_change) {
+void fold_history(const store::journal& log, std::uint64_t last, F&& on_change) {
   history_projector projector{nullptr};
   progress bar{"history"};
   check(log.read_all(1,
@@ -302,14 +344,29 @@ void fold_history(const store::event_log& log, std::uint64_t last, F&& on_change
         "reading the log");
 }
 
+// The history projections' checkpoint for --compare (0 without it). A log with events but no
+// checkpoint (never projected, or a copy: projections are not copied) has nothing to compare
+// with; an empty log matches its empty projection.
+std::uint64_t compared_checkpoint(const store::journal& log, bool compare) {
+  std::uint64_t checkpoint = 0;
+  if (!compare)
+    return checkpoint;
+  check(log.read_checkpoint(history_checkpoint, checkpoint), "reading the checkpoint");
+  std::uint64_t highest = 0;
+  check(log.highest_position(highest), "reading the highest position");
+  if (checkpoint == 0 && highest != 0)
+    throw stop_with{exit_refused, "--compare: the log holds no history projection to compare "
+                                  "with (no checkpoint); almanacd builds it from position 1 "
+                                  "when it starts on this log"};
+  return checkpoint;
+}
+
 int run_audit(const common_options& c, const history_options& o) {
-  opened_log log{c.data};
+  opened_log log{c.where()};
   std::optional<job_id> job;
   if (!o.job.empty())
     job = resolve_job(*log, o.job);
-  std::uint64_t checkpoint = 0;
-  if (o.compare)
-    check(log->read_checkpoint(history_checkpoint, checkpoint), "reading the checkpoint");
+  auto checkpoint = compared_checkpoint(*log, o.compare);
   std::vector<audit_entry> rebuilt;
   fold_history(*log, o.compare ? checkpoint : 0, [&](const history_change& ch) {
     if (ch.audit && (!job || ch.audit->job == *job))
@@ -359,11 +416,9 @@ int run_audit(const common_options& c, const history_options& o) {
 }
 
 int run_runs(const common_options& c, const history_options& o) {
-  opened_log log{c.data};
+  opened_log log{c.where()};
   auto job = resolve_job(*log, o.job);
-  std::uint64_t checkpoint = 0;
-  if (o.compare)
-    check(log->read_checkpoint(history_checkpoint, checkpoint), "reading the checkpoint");
+  auto checkpoint = compared_checkpoint(*log, o.compare);
   std::map<std::uint64_t, run_record> rebuilt;
   fold_history(*log, o.compare ? checkpoint : 0, [&](const history_change& ch) {
     if (ch.run && ch.run->job == job)
@@ -414,9 +469,10 @@ int run_runs(const common_options& c, const history_options& o) {
 
 int run_verify(const common_options& c) {
   // A directory too damaged to open is a failed verification, not a usage error.
+  auto where = c.where();
   std::optional<opened_log> log;
   try {
-    log.emplace(c.data);
+    log.emplace(where);
   } catch (const stop_with& x) {
     std::cout << "FAILED: " << x.message << '\n';
     return exit_refused;
@@ -562,7 +618,7 @@ std::uintmax_t directory_bytes(const fs::path& dir) {
 }
 
 int run_stats(const common_options& c) {
-  opened_log log{c.data};
+  opened_log log{c.where()};
   std::map<std::string, std::uint64_t> by_type;
   std::unordered_map<job_id, job_state> states;
   std::optional<instant> oldest, newest;
@@ -591,7 +647,8 @@ int run_stats(const common_options& c) {
          {"highest_position", last_pos},
          {"oldest_event_at", instant_or_null(oldest)},
          {"newest_event_at", instant_or_null(newest)},
-         {"directory_bytes", directory_bytes(c.data)}};
+         // RocksDB only: a PostgreSQL database's size is the server's to tell.
+         {"directory_bytes", log.rocksdb() ? json(directory_bytes(log.where())) : json(nullptr)}};
   if (c.json) {
     std::cout << j.dump(2) << '\n';
     return exit_ok;
@@ -604,12 +661,16 @@ int run_stats(const common_options& c) {
     std::cout << "  " << k << ": " << v << '\n';
   std::cout << "oldest event: " << (oldest ? format_instant(*oldest) : "-")
             << "\nnewest event: " << (newest ? format_instant(*newest) : "-")
-            << "\ndirectory size: " << directory_bytes(c.data) << " bytes\n";
+            << "\ndirectory size: "
+            << (log.rocksdb() ? std::to_string(directory_bytes(log.where())) + " bytes"
+                              : std::string{"- (RocksDB only; on PostgreSQL: SELECT "
+                                            "pg_database_size(current_database()))"})
+            << '\n';
   return exit_ok;
 }
 
 int run_export(const common_options& c) {
-  opened_log log{c.data};
+  opened_log log{c.where()};
   progress bar{"export"};
   std::uint64_t n = 0;
   check(log->read_all(1,
@@ -622,14 +683,125 @@ int run_export(const common_options& c) {
   return exit_ok;
 }
 
+// -- copy --------------------------------------------------------------------------------------
+
+// Whether the log at `to` is empty, without writing anything there: a missing or empty
+// directory, a database with no Almanac schema, or a log whose highest position is 0. Refuses
+// (naming the destination) when it holds events or cannot be read.
+void check_destination_empty(const std::string& to) {
+  auto refuse = [&](const std::string& why) {
+    throw stop_with{exit_refused, "the destination " + shown(to) + " " + why +
+                                    "; copy writes only into an empty log, and changed nothing"};
+  };
+  if (!store::is_postgres_uri(to)) {
+    std::error_code ec;
+    if (!fs::exists(to, ec) || (fs::is_directory(to, ec) && fs::is_empty(to, ec)))
+      return;
+    if (!fs::is_directory(to, ec))
+      refuse("is not a directory");
+  }
+  store::open_options o;
+  o.mode = store::open_mode::read_only;
+  std::unique_ptr<store::journal> log;
+  auto st = store::open_journal(to, o, log);
+  if (st.is_not_found() && store::is_postgres_uri(to))
+    return;
+  if (!st.is_ok())
+    refuse("cannot be read: " + st.to_string());
+  std::uint64_t highest = 0;
+  st = log->highest_position(highest);
+  (void) log->close();
+  if (!st.is_ok())
+    refuse("cannot be read: " + st.to_string());
+  if (highest != 0)
+    refuse("is not empty (highest position " + std::to_string(highest) + ")");
+}
+
+int run_copy(const common_options& c, const std::string& to) {
+  auto from_where = c.where();
+  if (to == from_where)
+    throw stop_with{exit_usage, "--to names the log being copied"};
+  opened_log from{from_where};
+  check_destination_empty(to);
+  store::open_options o;
+  o.mode = store::open_mode::read_write;
+  std::unique_ptr<store::journal> dest;
+  if (auto st = store::open_journal(to, o, dest); !st.is_ok())
+    throw stop_with{exit_refused, "cannot open the destination " + shown(to) + ": " +
+                                    st.to_string() + "; copy changed nothing"};
+  // Checked again on the writable open: something may have written between the two opens.
+  std::uint64_t highest = 0;
+  if (auto st = dest->highest_position(highest); !st.is_ok() || highest != 0) {
+    (void) dest->close();
+    throw stop_with{exit_refused,
+                    "the destination " + shown(to) + " " +
+                      (st.is_ok() ? "is not empty (highest position " + std::to_string(highest) + ")"
+                                  : "cannot be read: " + st.to_string()) +
+                      "; copy changed nothing"};
+  }
+  std::uint64_t total = 0;
+  (void) from->highest_position(total);
+  progress bar{"copy"};
+  store::journal_copy_options co;
+  co.on_event = [&](std::uint64_t n) { bar.tick(n, total); };
+  store::journal_copy_result copied;
+  auto started = std::chrono::steady_clock::now();
+  auto st = store::copy_journal(*from, *dest, co, copied);
+  auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (!st.is_ok()) {
+    (void) dest->close();
+    throw stop_with{exit_refused, "copy to " + shown(to) + " failed after " +
+                                    std::to_string(copied.events) + " events: " + st.to_string() +
+                                    "; the destination holds a partial copy: empty it (a new "
+                                    "directory, or a new database) before copying again"};
+  }
+  std::cout << "copied " << copied.streams << " streams, " << copied.events << " events from "
+            << shown(from_where) << " to " << shown(to) << " in " << std::fixed
+            << std::setprecision(2) << seconds << " s ("
+            << std::setprecision(0) << (seconds > 0 ? copied.events / seconds : 0.0)
+            << " events/s)\n"
+            << std::defaultfloat;
+  // The copy's own check: what verify finds on the destination, then the two logs side by side.
+  std::uint64_t problems = 0;
+  store::verify_report report;
+  if (auto vs = dest->verify(report); !vs.is_ok()) {
+    std::cout << "verify of the destination failed: " << vs.to_string() << '\n';
+    ++problems;
+  }
+  for (const auto& p : report.problems)
+    std::cout << "verify: " << to_string(p.kind) << ": job " << to_string(p.job) << " seq "
+              << p.seq << ": " << p.message << '\n';
+  problems += report.problems_total;
+  std::vector<std::string> differences;
+  if (auto cs = store::compare_journals(*from, *dest, differences); !cs.is_ok()) {
+    std::cout << "comparison failed: " << cs.to_string() << '\n';
+    ++problems;
+  }
+  for (const auto& d : differences)
+    std::cout << "differs: " << d << '\n';
+  problems += differences.size();
+  auto closed = dest->close();
+  if (!closed.is_ok()) {
+    std::cout << "closing the destination failed: " << closed.to_string() << '\n';
+    ++problems;
+  }
+  std::cout << (problems ? "FAILED: " : "OK: ") << "the destination verifies with "
+            << report.problems_total << " problems; compared with the source, "
+            << differences.size() << " differences\n";
+  return problems ? exit_refused : exit_ok;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"almanac-replay: read an Almanac data directory's event log (live or stopped)"};
+  CLI::App app{"almanac-replay: read an Almanac event log (live or stopped) in a data directory "
+               "or a PostgreSQL database, or copy it"};
   app.set_version_flag("--version", std::string{"almanac-replay "} + almanac::version);
   app.require_subcommand(1);
   common_options c;
-  app.add_option("--data", c.data, "The data directory")->required();
+  app.add_option("--store", c.store,
+                 "Where the log is: a data directory or a postgresql:// URI (read only)");
+  app.add_option("--data", c.data, "The data directory (the same as --store DIR)");
   app.add_flag("--json", c.json, "JSON output (one object a line for events, audit, runs)");
   app.fallthrough();
   int rc = exit_ok;
@@ -679,6 +851,14 @@ int main(int argc, char** argv) {
   auto* exp = app.add_subcommand("export", "Every event as one JSON object a line");
   exp->add_flag("--jsonl", jsonl, "JSON lines (the only format)")->required();
   exp->callback(guarded([&] { return run_export(c); }));
+
+  std::string copy_to;
+  auto* copy = app.add_subcommand(
+    "copy", "Copy the whole log to an empty destination (another backend, or another place), "
+            "then verify the copy and compare it with the source; exit 1 on any difference");
+  copy->add_option("--to", copy_to, "The destination: a data directory or a postgresql:// URI")
+    ->required();
+  copy->callback(guarded([&] { return run_copy(c, copy_to); }));
 
   try {
     app.parse(argc, argv);

@@ -62,6 +62,12 @@ const std::vector<std::vector<std::string_view>>& migrations() {
 // Any constant shared by every Almanac build: it only serializes concurrent opens.
 constexpr std::int64_t schema_lock_key = 0x616c6d616e6163; // "almanac"
 
+status newer(const pg_connection& conn, int current, int target) {
+  return status::newer_format("PostgreSQL (" + conn.describe() + ") holds Almanac schema version "
+                              + std::to_string(current) + "; this build reads up to "
+                              + std::to_string(target) + ": upgrade Almanac");
+}
+
 status run(pg_connection& conn, int target) {
   if (auto st = conn.exec("SELECT pg_advisory_xact_lock($1)", pg_params{}.add_i64(schema_lock_key));
       !st)
@@ -77,9 +83,7 @@ status run(pg_connection& conn, int target) {
     return st;
   int current = rows.size() == 1 ? rows.i32(0, 0) : 0;
   if (current > target)
-    return status::newer_format("PostgreSQL (" + conn.describe() + ") holds Almanac schema version "
-                                + std::to_string(current) + "; this build reads up to "
-                                + std::to_string(target) + ": upgrade Almanac");
+    return newer(conn, current, target);
   auto& steps = migrations();
   for (int v = current + 1; v <= target; ++v) {
     for (auto sql : steps[static_cast<std::size_t>(v - 1)])
@@ -105,6 +109,41 @@ status migrate_schema(pg_connection& conn, int target) {
     return st;
   }
   return conn.exec("COMMIT");
+}
+
+status check_schema(pg_connection& conn, int target) {
+  // to_regclass is NULL for a missing table where a plain SELECT would fail: the two cases need
+  // different answers, and the session may be read-only, so nothing is created to find out.
+  pg_rows rows;
+  if (auto st = conn.exec("SELECT current_database()::text,"
+                          " (to_regclass('almanac_schema_version') IS NOT NULL)::integer",
+                          &rows);
+      !st)
+    return st;
+  if (rows.size() != 1)
+    return status::io_error("PostgreSQL (" + conn.describe() + "): no answer to the schema check");
+  std::string db{rows.bytes(0, 0)};
+  auto missing = [&] {
+    return status::not_found("no Almanac log in database " + db + " (" + conn.describe()
+                             + "): a read-only open creates none");
+  };
+  if (rows.i32(0, 1) == 0)
+    return missing();
+  if (auto st = conn.exec("SELECT coalesce(max(version), 0) FROM almanac_schema_version", &rows);
+      !st)
+    return st;
+  int current = rows.size() == 1 ? rows.i32(0, 0) : 0;
+  if (current == 0)
+    return missing();
+  if (current > target)
+    return newer(conn, current, target);
+  if (current < target)
+    return status::invalid_argument("PostgreSQL (" + conn.describe()
+                                    + ") holds Almanac schema version " + std::to_string(current)
+                                    + "; a read-only open does not migrate it to "
+                                    + std::to_string(target)
+                                    + ": open it read-write once with this build");
+  return status{};
 }
 
 } // namespace almanac::store::detail

@@ -13,4 +13,10 @@ namespace almanac::store::detail {
 // returns otherwise (nothing is changed then).
 status migrate_schema(pg_connection& conn, int target);
 
+// For a read-only open: checks that the schema is there at exactly `target`, reading only (no
+// lock, no table created). Errors: not_found (no Almanac schema in the database: the message
+// names it), newer_format (as migrate_schema), invalid_argument (an older version: a read-only
+// open does not migrate), what exec returns otherwise.
+status check_schema(pg_connection& conn, int target);
+
 } // namespace almanac::store::detail
