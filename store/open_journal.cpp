@@ -74,6 +74,8 @@ status open_journal(const std::string& where, const open_options& opts,
                                       "always see the latest commits");
     pg_options po;
     po.read_only = opts.mode == open_mode::read_only;
+    // One read-write process per log, as RocksDB's directory lock gives.
+    po.exclusive = !po.read_only;
     po.synchronous_commit = opts.sync == durability::sync;
     po.max_queued_events = opts.max_queued_events;
     std::unique_ptr<pg_log> pg;

@@ -30,6 +30,11 @@ constexpr int page_rows = 1000;
 
 constexpr std::uint64_t db_max = std::numeric_limits<std::int64_t>::max();
 
+// The advisory-lock key of the exclusive writer: "almanacw" in ASCII, one per database (the
+// schema migration's is "almanac": the two must differ, or a second open would wait on the
+// writer's session lock to migrate instead of being refused).
+constexpr std::int64_t writer_lock_key = 0x616c6d616e616377;
+
 struct pg_pending {
   job_id job;
   std::uint64_t expected_seq = 0;
@@ -173,6 +178,26 @@ struct pg_log::impl {
     }
   }
 
+  // The connection count under which the writer's connection holds the exclusive lock.
+  std::uint64_t locked_on = 0;
+
+  // Takes the exclusive writer lock on the writer's connection (pg_options::exclusive).
+  // Errors: unavailable naming the database when another session holds it (not a lost
+  // connection: wconn.lost() stays false), or the connection's.
+  status take_writer_lock() {
+    pg_rows rows;
+    if (auto st = wconn.exec("SELECT pg_try_advisory_lock($1)::int", pg_params{}.add_i64(writer_lock_key),
+                             &rows);
+        !st)
+      return st;
+    if (rows.size() != 1 || rows.i32(0, 0) != 1)
+      return status::unavailable("PostgreSQL (" + wconn.describe()
+                                 + "): the log is in use by another Almanac process (it holds "
+                                   "the writer lock; see pg_stat_activity)");
+    locked_on = wconn.connects();
+    return status{};
+  }
+
   void run();
   void commit_group(std::vector<pg_pending>& group, std::vector<status>& results,
                     std::vector<std::uint64_t>& firsts);
@@ -243,6 +268,8 @@ void pg_log::impl::commit_group(std::vector<pg_pending>& group, std::vector<stat
     auto started = std::chrono::steady_clock::now();
     status st = wconn.ensure();
     bool reached = static_cast<bool>(st);
+    if (st && opts.exclusive && wconn.connects() != locked_on)
+      st = take_writer_lock();
     if (st)
       st = attempt(group, results, firsts, commit_sent);
     write_us += static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -409,6 +436,14 @@ status pg_log::open(const std::string& conninfo, const pg_options& opts,
   }
   if (auto st = migrate_schema(p->rconn, schema_version); !st)
     return st;
+  if (opts.exclusive) {
+    if (auto st = p->wconn.ensure(); !st)
+      return st;
+    if (auto st = p->take_writer_lock(); !st)
+      return st.get_code() == status::code::unavailable && !p->wconn.lost()
+               ? status::io_error(st.message())
+               : st;
+  }
   auto* raw = p.get();
   p->writer = std::thread{[raw] { raw->run(); }};
   out.reset(new pg_log(std::move(p)));

@@ -53,6 +53,14 @@ struct pg_options {
   // session is read-only (default_transaction_read_only), no writer thread runs, and every
   // write is refused with invalid_argument. What the replay tool opens. Default: read-write.
   bool read_only = false;
+  // Exclusive: this is the database's only writer, as a read-write event_log is its directory's.
+  // open() takes a session advisory lock on the writer's connection and refuses with io_error
+  // ("in use by another Almanac process") when another holds it. The lock goes with the
+  // session, so after every reconnect the writer takes it again before it writes anything; if
+  // another process took it meanwhile, the appends fail with unavailable and write nothing (this
+  // one is fenced off). open_journal() opens read-write logs this way; several plain writers on
+  // one database (the contract tests, tools) leave it off. Default: off.
+  bool exclusive = false;
   // Backpressure: once this many events wait for the writer, blocking append() waits for room.
   // append_async() never waits and may exceed it. Default: 65536 events.
   std::size_t max_queued_events = 65536;

@@ -622,5 +622,46 @@ TEST_CASE("the server refuses a write made on a read-only pg_log's session", "[s
   CHECK(pg_cluster::query(conninfo, "SELECT count(*) FROM probe") == "1");
 }
 
+TEST_CASE("an exclusive writer refuses a second one and is fenced off once another takes over",
+          "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  pg_options exclusive;
+  exclusive.exclusive = true;
+  exclusive.application_name = "almanac-first";
+  std::unique_ptr<pg_log> first;
+  must(pg_log::open(conninfo, exclusive, first));
+  constexpr job_id job{0x91};
+  must(first->append(job, 0, make_events(job, 0, 1)));
+  // A second exclusive writer is refused while the first holds the log; a plain one is not.
+  exclusive.application_name = "almanac-second";
+  std::unique_ptr<pg_log> second;
+  auto refused = pg_log::open(conninfo, exclusive, second);
+  INFO(refused.to_string());
+  CHECK(refused.get_code() == status::code::io_error);
+  CHECK(refused.message().find("in use by another Almanac process") != std::string::npos);
+  // The first one's session goes (a network cut, a stall past a timeout): the second takes over.
+  session killer{conninfo};
+  killer.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+              "'almanac-first'");
+  for (int i = 0; i < 600 && !pg_log::open(conninfo, exclusive, second).ok(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  REQUIRE(second);
+  must(second->append(job, 1, make_events(job, 1, 1)));
+  // The first reconnects by itself, finds the lock taken and writes nothing: fenced off.
+  auto fenced = first->append(job, 2, make_events(job, 2, 1));
+  INFO(fenced.to_string());
+  CHECK(fenced.get_code() == status::code::unavailable);
+  CHECK(fenced.message().find("in use by another Almanac process") != std::string::npos);
+  std::uint64_t highest = 0;
+  must(second->highest_seq(job, highest));
+  CHECK(highest == 2);
+  must(second->append(job, 2, make_events(job, 2, 1)));
+  // Once the second closes, the first may write again (it takes the lock before it writes).
+  must(second->close());
+  must(first->append(job, 3, make_events(job, 3, 1)));
+  must(first->highest_seq(job, highest));
+  CHECK(highest == 4);
+}
+
 } // namespace
 } // namespace almanac::store::test

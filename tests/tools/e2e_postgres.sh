@@ -8,6 +8,7 @@
 #   - PostgreSQL crashes and restarts under load: creates in flight fail cleanly (503), health
 #     and /metrics show the connection down and then back without a daemon restart, the failing
 #     job goes on running, and nothing acknowledged is lost;
+#   - a second almanacd on the same database is refused;
 #   - the password of the store URI is printed nowhere.
 # Usage: e2e_postgres.sh ALMANACD ALMANAC ALMANAC_REPLAY PG_CLUSTER_SH
 set -euo pipefail
@@ -46,6 +47,13 @@ grep -q '"connected": true' "$T/health.json" || fail "health: $(cat "$T/health.j
 grep -q "\"location\": \"postgresql://almanac@" "$T/health.json" || fail "health: $(cat "$T/health.json")"
 "$ALMANAC" health
 [[ ! -e $T/data/CURRENT ]] || fail "a RocksDB log was created in the data directory"
+
+step "a second almanacd on the same database is refused while the first runs"
+rc=0
+"$ALMANACD" --data "$T/second" --store "$STORE" --admin 127.0.0.1:0 --http 127.0.0.1:0 \
+  >"$T/second.out" 2>"$T/second.err" || rc=$?
+[[ $rc == 1 ]] || fail "the second daemon: expected exit 1, got $rc"
+grep -q "in use by another Almanac process" "$T/second.err" || fail "unclear: $(cat "$T/second.err")"
 
 step "a job that always fails becomes failed; plain resume is refused; force revives it"
 JOB=$("$ALMANAC" create --name always-fails --every 1s --max-errors 3 --backoff 250ms \

@@ -238,6 +238,7 @@ status pg_connection::ensure() {
   }
   PQsetNoticeProcessor(
     conn_, [](void*, const char*) {}, nullptr);
+  ++connects_;
   return status{};
 }
 

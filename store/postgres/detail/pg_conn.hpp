@@ -79,6 +79,10 @@ public:
   status exec(std::string_view sql, const pg_params& params, pg_rows* out = nullptr);
   status exec(std::string_view sql, pg_rows* out = nullptr);
 
+  // Connections made so far: a change tells that the session (and every session-level lock it
+  // held) is a new one.
+  std::uint64_t connects() const noexcept { return connects_; }
+
   // Whether the last failure lost the connection.
   bool lost() const noexcept { return lost_; }
   // The SQLSTATE of the last failure ("" when none).
@@ -94,6 +98,7 @@ private:
   pg_conn* conn_ = nullptr;
   bool lost_ = false;
   std::string sqlstate_;
+  std::uint64_t connects_ = 0;
 };
 
 // Job ids are unsigned 64-bit; PostgreSQL's bigint is signed: the bits are kept as they are.
