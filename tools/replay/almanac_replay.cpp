@@ -44,11 +44,11 @@ struct stop_with {
   std::string message;
 };
 
-// `where` as messages show it: never a password (store::describe_location), and a string that
-// is neither a directory nor a URI (libpq's "host=... password=..." form) not at all.
+// `where` as messages show it: never a password (store::describe_location), and not at all a
+// string that is no URI but may hold one (libpq's "host=... password=..." form).
 std::string shown(const std::string& where) {
-  if (!store::is_postgres_uri(where) && where.find('=') != std::string::npos)
-    return "(a key=value string: give a PostgreSQL database as a postgresql:// URI)";
+  if (!store::is_postgres_uri(where) && where.find("password") != std::string::npos)
+    return "(a string naming a password)";
   return store::describe_location(where);
 }
 
@@ -88,7 +88,11 @@ public:
 private:
   void open_rocksdb(const fs::path& dir) {
     if (!fs::is_directory(dir))
-      throw stop_with{exit_refused, "no data directory at '" + shown(dir.string()) + "'"};
+      throw stop_with{exit_refused,
+                      "no data directory at '" + shown(dir.string()) + "'" +
+                        (dir.string().find('=') != std::string::npos
+                           ? " (a PostgreSQL database is given as a postgresql:// URI)"
+                           : "")};
     char tmpl[] = "/tmp/almanac-replay-XXXXXX";
     if (const char* made = ::mkdtemp(tmpl))
       scratch_ = made;
