@@ -22,14 +22,14 @@ public:
     in_flight_ += n;
   }
 
-  // Runs on the destination's writer thread: brief, never blocks.
+  // Runs on the destination's writer thread: brief, never blocks. Notifies under the lock: once
+  // the last release unlocks, drain() may return and the window be destroyed, so nothing here
+  // may touch it after that.
   void release(std::size_t n, status st) {
-    {
-      std::lock_guard lock{mtx_};
-      in_flight_ -= n;
-      if (!st && first_error_.ok())
-        first_error_ = std::move(st);
-    }
+    std::lock_guard lock{mtx_};
+    in_flight_ -= n;
+    if (!st && first_error_.ok())
+      first_error_ = std::move(st);
     room_.notify_all();
   }
 

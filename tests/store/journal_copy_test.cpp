@@ -142,8 +142,7 @@ TEMPLATE_TEST_CASE("a stream appended to after its purge is refused by name and 
   auto st = copy_journal(from, t.destination.log(), {}, result);
   INFO(st.to_string());
   CHECK(st.get_code() == status::code::invalid_argument);
-  CHECK(st.message().find("job " + to_string(gone) + ": at position 3 seq 2 follows seq 0")
-        == 0);
+  CHECK(st.message().find("job " + to_string(gone) + ": at position 3 seq 2 follows seq 0") == 0);
 }
 
 TEMPLATE_TEST_CASE("a copy into a log that is not empty fails with the first conflict",
@@ -195,8 +194,9 @@ TEMPLATE_TEST_CASE("compare_journals finds an event whose bytes differ", "[store
   must(b.append(job_id{1}, 0, other));
   auto d = differences_of(a, b);
   REQUIRE(d.size() == 1);
-  CHECK(d[0] == "event 2 of the global order (source position 2, copy position 2): job "
-                  + to_string(job_id{1}) + " seq 2: the event's bytes differ");
+  CHECK(d[0]
+        == "event 2 of the global order (source position 2, copy position 2): job "
+             + to_string(job_id{1}) + " seq 2: the event's bytes differ");
 }
 
 } // namespace

@@ -460,8 +460,9 @@ std::unique_ptr<pg_log> open_read_only(const std::string& conninfo) {
 
 // The tables of the database whose names start with almanac_.
 std::string almanac_tables(const std::string& conninfo) {
-  return pg_cluster::query(conninfo, "SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename),"
-                                     " '') FROM pg_tables WHERE tablename LIKE 'almanac%'");
+  return pg_cluster::query(conninfo,
+                           "SELECT coalesce(string_agg(tablename, ',' ORDER BY tablename),"
+                           " '') FROM pg_tables WHERE tablename LIKE 'almanac%'");
 }
 
 TEST_CASE("a read-only pg_log reads what a writer appends, also after it opened",
@@ -481,8 +482,9 @@ TEST_CASE("a read-only pg_log reads what a writer appends, also after it opened"
     order.emplace_back(pos, e.env.job.value);
     return true;
   }));
-  CHECK(order == std::vector<std::pair<std::uint64_t, std::uint64_t>>{
-                   {1, 1}, {2, 1}, {3, 1}, {4, 2}, {5, 2}, {6, 1}});
+  CHECK(order
+        == std::vector<std::pair<std::uint64_t, std::uint64_t>>{
+          {1, 1}, {2, 1}, {3, 1}, {4, 2}, {5, 2}, {6, 1}});
   verify_report report;
   must(reader->verify(report));
   CHECK(report.problems.empty());
@@ -523,11 +525,10 @@ TEST_CASE("every write to a read-only pg_log is refused and changes nothing", "[
   refused(reader->append(job_id{3}, 0, make_events(job_id{3}, 0, 1)));
   std::atomic<int> calls{0};
   status async_status;
-  reader->append_async(job_id{1}, 2, make_events(job_id{1}, 2, 1),
-                       [&](status st, std::uint64_t) {
-                         async_status = std::move(st);
-                         ++calls;
-                       });
+  reader->append_async(job_id{1}, 2, make_events(job_id{1}, 2, 1), [&](status st, std::uint64_t) {
+    async_status = std::move(st);
+    ++calls;
+  });
   CHECK(calls == 1);
   refused(async_status);
   job_state state;
@@ -539,8 +540,8 @@ TEST_CASE("every write to a read-only pg_log is refused and changes nothing", "[
   refused(reader->write_projections(batch));
   refused(reader->drop_projection("p"));
   // job 1 is not deleted, but a purge is refused before it looks.
-  refused(reader->purge_deleted(instant{} + std::chrono::hours{24 * 365 * 100},
-                                std::chrono::seconds{0}));
+  refused(
+    reader->purge_deleted(instant{} + std::chrono::hours{24 * 365 * 100}, std::chrono::seconds{0}));
   must(reader->close());
   CHECK(calls == 1);
   CHECK(dump() == before);

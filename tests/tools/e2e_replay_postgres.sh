@@ -176,6 +176,13 @@ for bad in "postgresql://almanac:$SECRET@/copy1?host=$PG_DIR/nowhere" \
   no_secret "$T/bad.out"
 done
 
+rc=0
+"$REPLAY" --store "host=$PG_DIR dbname=copy1 user=almanac password=$SECRET" events >"$T/kv.out" 2>&1 || rc=$?
+cat "$T/kv.out"
+[[ $rc == 1 ]] || fail "a key=value string: expected exit 1, got $rc"
+grep -q "is given as a postgresql:// URI" "$T/kv.out" || fail "unclear: $(cat "$T/kv.out")"
+no_secret "$T/kv.out"
+
 step "exactly one of --store and --data"
 rc=0
 "$REPLAY" --data "$DATA" --store "$PG1" events >/dev/null 2>"$T/both.err" || rc=$?

@@ -44,11 +44,11 @@ struct stop_with {
   std::string message;
 };
 
-// `where` as messages show it: never a password (store::describe_location), and a string that
-// is neither a directory nor a URI (libpq's "host=... password=..." form) not at all.
+// `where` as messages show it: never a password (store::describe_location), and not at all a
+// string that is no URI but may hold one (libpq's "host=... password=..." form).
 std::string shown(const std::string& where) {
-  if (!store::is_postgres_uri(where) && where.find('=') != std::string::npos)
-    return "(a key=value string: give a PostgreSQL database as a postgresql:// URI)";
+  if (!store::is_postgres_uri(where) && where.find("password") != std::string::npos)
+    return "(a string naming a password)";
   return store::describe_location(where);
 }
 
@@ -70,7 +70,7 @@ public:
   }
   ~opened_log() {
     if (log_)
-      (void) log_->close();
+      (void)log_->close();
     log_.reset();
     std::error_code ec;
     if (!scratch_.empty())
@@ -88,7 +88,11 @@ public:
 private:
   void open_rocksdb(const fs::path& dir) {
     if (!fs::is_directory(dir))
-      throw stop_with{exit_refused, "no data directory at '" + shown(dir.string()) + "'"};
+      throw stop_with{exit_refused,
+                      "no data directory at '" + shown(dir.string()) + "'"
+                        + (dir.string().find('=') != std::string::npos
+                             ? " (a PostgreSQL database is given as a postgresql:// URI)"
+                             : "")};
     char tmpl[] = "/tmp/almanac-replay-XXXXXX";
     if (const char* made = ::mkdtemp(tmpl))
       scratch_ = made;
@@ -690,8 +694,8 @@ int run_export(const common_options& c) {
 // (naming the destination) when it holds events or cannot be read.
 void check_destination_empty(const std::string& to) {
   auto refuse = [&](const std::string& why) {
-    throw stop_with{exit_refused, "the destination " + shown(to) + " " + why +
-                                    "; copy writes only into an empty log, and changed nothing"};
+    throw stop_with{exit_refused, "the destination " + shown(to) + " " + why
+                                    + "; copy writes only into an empty log, and changed nothing"};
   };
   if (!store::is_postgres_uri(to)) {
     std::error_code ec;
@@ -710,7 +714,7 @@ void check_destination_empty(const std::string& to) {
     refuse("cannot be read: " + st.to_string());
   std::uint64_t highest = 0;
   st = log->highest_position(highest);
-  (void) log->close();
+  (void)log->close();
   if (!st.is_ok())
     refuse("cannot be read: " + st.to_string());
   if (highest != 0)
@@ -727,20 +731,20 @@ int run_copy(const common_options& c, const std::string& to) {
   o.mode = store::open_mode::read_write;
   std::unique_ptr<store::journal> dest;
   if (auto st = store::open_journal(to, o, dest); !st.is_ok())
-    throw stop_with{exit_refused, "cannot open the destination " + shown(to) + ": " +
-                                    st.to_string() + "; copy changed nothing"};
+    throw stop_with{exit_refused, "cannot open the destination " + shown(to) + ": " + st.to_string()
+                                    + "; copy changed nothing"};
   // Checked again on the writable open: something may have written between the two opens.
   std::uint64_t highest = 0;
   if (auto st = dest->highest_position(highest); !st.is_ok() || highest != 0) {
-    (void) dest->close();
-    throw stop_with{exit_refused,
-                    "the destination " + shown(to) + " " +
-                      (st.is_ok() ? "is not empty (highest position " + std::to_string(highest) + ")"
-                                  : "cannot be read: " + st.to_string()) +
-                      "; copy changed nothing"};
+    (void)dest->close();
+    throw stop_with{exit_refused, "the destination " + shown(to) + " "
+                                    + (st.is_ok() ? "is not empty (highest position "
+                                                      + std::to_string(highest) + ")"
+                                                  : "cannot be read: " + st.to_string())
+                                    + "; copy changed nothing"};
   }
   std::uint64_t total = 0;
-  (void) from->highest_position(total);
+  (void)from->highest_position(total);
   progress bar{"copy"};
   store::journal_copy_options co;
   co.on_event = [&](std::uint64_t n) { bar.tick(n, total); };
@@ -749,17 +753,16 @@ int run_copy(const common_options& c, const std::string& to) {
   auto st = store::copy_journal(*from, *dest, co, copied);
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (!st.is_ok()) {
-    (void) dest->close();
-    throw stop_with{exit_refused, "copy to " + shown(to) + " failed after " +
-                                    std::to_string(copied.events) + " events: " + st.to_string() +
-                                    "; the destination holds a partial copy: empty it (a new "
-                                    "directory, or a new database) before copying again"};
+    (void)dest->close();
+    throw stop_with{exit_refused, "copy to " + shown(to) + " failed after "
+                                    + std::to_string(copied.events) + " events: " + st.to_string()
+                                    + "; the destination holds a partial copy: empty it (a new "
+                                      "directory, or a new database) before copying again"};
   }
   std::cout << "copied " << copied.streams << " streams, " << copied.events << " events from "
             << shown(from_where) << " to " << shown(to) << " in " << std::fixed
-            << std::setprecision(2) << seconds << " s ("
-            << std::setprecision(0) << (seconds > 0 ? copied.events / seconds : 0.0)
-            << " events/s)\n"
+            << std::setprecision(2) << seconds << " s (" << std::setprecision(0)
+            << (seconds > 0 ? copied.events / seconds : 0.0) << " events/s)\n"
             << std::defaultfloat;
   // The copy's own check: what verify finds on the destination, then the two logs side by side.
   std::uint64_t problems = 0;
@@ -769,8 +772,8 @@ int run_copy(const common_options& c, const std::string& to) {
     ++problems;
   }
   for (const auto& p : report.problems)
-    std::cout << "verify: " << to_string(p.kind) << ": job " << to_string(p.job) << " seq "
-              << p.seq << ": " << p.message << '\n';
+    std::cout << "verify: " << to_string(p.kind) << ": job " << to_string(p.job) << " seq " << p.seq
+              << ": " << p.message << '\n';
   problems += report.problems_total;
   std::vector<std::string> differences;
   if (auto cs = store::compare_journals(*from, *dest, differences); !cs.is_ok()) {

@@ -138,11 +138,10 @@ status check_schema(pg_connection& conn, int target) {
   if (current > target)
     return newer(conn, current, target);
   if (current < target)
-    return status::invalid_argument("PostgreSQL (" + conn.describe()
-                                    + ") holds Almanac schema version " + std::to_string(current)
-                                    + "; a read-only open does not migrate it to "
-                                    + std::to_string(target)
-                                    + ": open it read-write once with this build");
+    return status::invalid_argument(
+      "PostgreSQL (" + conn.describe() + ") holds Almanac schema version " + std::to_string(current)
+      + "; a read-only open does not migrate it to " + std::to_string(target)
+      + ": open it read-write once with this build");
   return status{};
 }
 
