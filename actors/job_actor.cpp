@@ -224,6 +224,17 @@ bool resync_from_log(pointer self) {
   if (!s.ok()) {
     st.ctx->say(log_level::warning, "job " + to_string(st.job.id)
                                       + ": cannot read the log back yet: " + s.message());
+    // Callers hear so now, as they would from a failed append, instead of waiting for the
+    // server; what nobody waits for stays queued for the retry.
+    auto err = store::to_error(s);
+    std::vector<pending_command> kept;
+    for (auto& q : st.queue) {
+      if (q.promise.pending())
+        answer(q.promise, to_caf_error(err));
+      else
+        kept.push_back(std::move(q));
+    }
+    st.queue = std::move(kept);
     st.retrying = true;
     self->delayed_send(self, retry_delay, advance_atom::value);
     return false;

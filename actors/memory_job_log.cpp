@@ -38,6 +38,10 @@ void memory_job_log::append(job_id job, std::uint64_t expected_seq, std::vector<
 store::status memory_job_log::load(job_id job, job_state& out) const {
   std::lock_guard guard{mtx_};
   ++loads_;
+  if (failing_loads_ > 0) {
+    --failing_loads_;
+    return load_failure_;
+  }
   out = job_state{};
   out.id = job;
   auto i = streams_.find(job);
@@ -66,6 +70,12 @@ void memory_job_log::commit_then_fail(std::size_t n, store::status why) {
   std::lock_guard guard{mtx_};
   committing_then_failing_ = n;
   failure_ = std::move(why);
+}
+
+void memory_job_log::fail_loads(std::size_t n, store::status why) {
+  std::lock_guard guard{mtx_};
+  failing_loads_ = n;
+  load_failure_ = std::move(why);
 }
 
 std::vector<event> memory_job_log::events_of(job_id job) const {

@@ -24,6 +24,8 @@ public:
   // The next `n` appends are written but reported as failing with `why`: what a caller sees
   // when a PostgreSQL connection is lost during COMMIT.
   void commit_then_fail(std::size_t n, store::status why);
+  // The next `n` loads fail with `why` (a server that cannot be reached).
+  void fail_loads(std::size_t n, store::status why);
   // Every event of `job`, in order.
   std::vector<event> events_of(job_id job) const;
   // Loads served so far (what passivation and waking cost).
@@ -39,6 +41,8 @@ private:
   std::uint64_t position_ = 0;
   std::size_t failing_ = 0;
   std::size_t committing_then_failing_ = 0;
+  mutable std::size_t failing_loads_ = 0;
+  store::status load_failure_;
   store::status failure_;
   mutable std::size_t loads_ = 0;
 };

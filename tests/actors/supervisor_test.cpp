@@ -405,6 +405,35 @@ TEST_CASE("an admin action of unknown outcome that did not commit is refused as 
   CHECK(f.get(job).status == job_status::active);
 }
 
+TEST_CASE("while the log cannot be read back the queued requests are refused at once", "[actors]") {
+  supervisor_fixture f;
+  auto job = f.create("cut-off", every_schedule{1h, {}, {}});
+  f.log.fail_appends(1, store::status::outcome_unknown("lost the connection during COMMIT"));
+  auto pause = (*f.self)->request(f.sup, caf::infinite,
+                                  pause_request{to_string(job.id), "user:alice", ""});
+  f.sched.run();
+  // Queued behind the unresolved pause; the read-back a second later fails (server down).
+  auto resume = (*f.self)->request(f.sup, caf::infinite,
+                                   resume_request{to_string(job.id), false, "user:alice", ""});
+  f.sched.run();
+  f.log.fail_loads(1, store::status::unavailable("cannot connect to PostgreSQL"));
+  f.sched.trigger_timeouts();
+  f.sched.run();
+  std::optional<errc> resume_code;
+  resume.receive([&](job_state&) { resume_code = errc::none; },
+                 [&](caf::error& err) { resume_code = from_caf_error(err).code; });
+  CHECK(resume_code == errc::unavailable);
+  // The next read-back works: the pause, never committed, is refused as not recorded.
+  f.sched.trigger_timeouts();
+  f.sched.run();
+  std::optional<error> pause_err;
+  pause.receive([&](job_state&) {}, [&](caf::error& err) { pause_err = from_caf_error(err); });
+  REQUIRE(pause_err);
+  CHECK(pause_err->code == errc::unavailable);
+  CHECK_THAT(pause_err->message, Catch::Contains("not recorded"));
+  CHECK(f.get(job).status == job_status::active);
+}
+
 TEST_CASE("a create of unknown outcome that committed is answered and listed, once", "[actors]") {
   supervisor_fixture f;
   f.log.commit_then_fail(1, store::status::outcome_unknown("lost the connection during COMMIT"));
