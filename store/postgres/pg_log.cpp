@@ -303,31 +303,31 @@ status pg_log::impl::attempt(std::vector<pg_pending>& group, std::vector<status>
       static_cast<void>(wconn.exec("ROLLBACK"));
     return st;
   };
-  if (auto st = wconn.exec("BEGIN"); !st)
-    return st;
-  // The counter's row lock, held until COMMIT, is what keeps positions in commit order.
-  pg_rows counter;
-  if (auto st = wconn.exec("SELECT highest FROM almanac_position WHERE id FOR UPDATE", &counter);
-      !st)
-    return fail(std::move(st));
-  if (counter.size() != 1)
-    return fail(
-      status::corruption("PostgreSQL (" + wconn.describe() + "): almanac_position has no row"));
-  auto position = from_db(counter.i64(0, 0));
-  // Read after the lock: every writer that committed before we got it is visible now, and no
-  // other can write until we commit.
   std::vector<std::int64_t> jobs;
   for (std::size_t i = 0; i < group.size(); ++i)
     if (group[i].refused.ok())
       jobs.push_back(to_db(group[i].job.value));
   std::sort(jobs.begin(), jobs.end());
   jobs.erase(std::unique(jobs.begin(), jobs.end()), jobs.end());
+  // One round trip: BEGIN, the counter's row lock (held until COMMIT, it keeps positions in
+  // commit order), then the streams' highest seqs. That read is a statement of its own after
+  // the lock's, so its snapshot is taken once the lock is held: every writer that committed
+  // before is visible, and none can write until we commit.
+  pg_rows counter;
   pg_rows highest_rows;
-  if (auto st =
-        wconn.exec("SELECT job, highest_seq FROM almanac_streams WHERE job = ANY($1::bigint[])",
-                   pg_params{}.add_i64_array(jobs), &highest_rows);
+  pg_params jobs_param;
+  jobs_param.add_i64_array(jobs);
+  if (auto st = wconn.exec_pipeline(
+        {{"BEGIN"},
+         {"SELECT highest FROM almanac_position WHERE id FOR UPDATE", nullptr, &counter},
+         {"SELECT job, highest_seq FROM almanac_streams WHERE job = ANY($1::bigint[])",
+          &jobs_param, &highest_rows}});
       !st)
     return fail(std::move(st));
+  if (counter.size() != 1)
+    return fail(
+      status::corruption("PostgreSQL (" + wconn.describe() + "): almanac_position has no row"));
+  auto position = from_db(counter.i64(0, 0));
   std::unordered_map<std::uint64_t, std::uint64_t> highest;
   for (int r = 0; r < highest_rows.size(); ++r)
     highest[from_db(highest_rows.i64(r, 0))] = from_db(highest_rows.i64(r, 1));
@@ -383,11 +383,12 @@ status pg_log::impl::attempt(std::vector<pg_pending>& group, std::vector<status>
     .add_i64_array(st_seq)
     .add_i64_array(st_deleted)
     .add_i64(to_db(position));
-  if (auto st = wconn.exec(insert_group_sql, params); !st)
-    return fail(std::move(st));
+  // The insert and COMMIT in one round trip: if the insert fails the server skips the COMMIT,
+  // and the transaction is rolled back. Once both are sent, a lost connection leaves the
+  // outcome unknown.
   commit_sent = true;
-  if (auto st = wconn.exec("COMMIT"); !st)
-    return st;
+  if (auto st = wconn.exec_pipeline({{insert_group_sql, &params}, {"COMMIT"}}); !st)
+    return fail(std::move(st));
   ++commits;
   return status{};
 }

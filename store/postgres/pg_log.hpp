@@ -16,14 +16,15 @@
 // max_group_events) into one transaction: lock the counter, read the highest sequence of each
 // job of the group, refuse the stale appends with `conflict` (they write nothing, the others go
 // on), insert all the rows with one statement (binary arrays through unnest), COMMIT. A group
-// costs five round trips whatever its size. Acknowledged means committed, with the server's
-// synchronous_commit (default on: the commit record is flushed to disk).
+// costs two round trips whatever its size (pipeline mode: BEGIN, the lock and the read of the
+// highest seqs in one; the insert and COMMIT in the other). Acknowledged means committed, with
+// the server's synchronous_commit (default on: the commit record is flushed to disk).
 //
-// Connection loss. A group that fails before its COMMIT was sent wrote nothing (the server
-// rolls back an unfinished transaction); the writer reconnects once and retries it. A
-// connection lost during COMMIT leaves the outcome unknown: those appends fail with
-// outcome_unknown and the caller re-reads (a retry with the same expected seq then gets `conflict` if the first
-// attempt committed). The next append reconnects by itself.
+// Connection loss. A group that fails before its insert and COMMIT were sent wrote nothing (the
+// server rolls back an unfinished transaction); the writer reconnects once and retries it. A
+// connection lost once they were sent leaves the outcome unknown: those appends fail with
+// outcome_unknown and the caller re-reads (a retry with the same expected seq then gets
+// `conflict` if the first attempt committed). The next append reconnects by itself.
 //
 // Read-only instances (pg_options::read_only, what the replay tool opens) read the log as it
 // is, with the latest commits visible, and never write: no schema is created, sessions are

@@ -433,6 +433,33 @@ TEST_CASE("load_jobs resumes at the first job not handed over when its connectio
   CHECK(seen == expected);
 }
 
+TEST_CASE("an append whose insert the server refuses fails alone and leaves no hole in positions",
+          "[store][postgres]") {
+  auto conninfo = pg_cluster::shared().create_database();
+  auto log = postgres_backend::open_pg(conninfo);
+  constexpr job_id refused{0xc2};
+  constexpr job_id fine{0xc3};
+  pg_cluster::exec(conninfo, "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN"
+                             " IF NEW.job = " + std::to_string(refused.value)
+                               + " THEN RAISE EXCEPTION 'refused by the test'; END IF;"
+                                 " RETURN NEW; END $$ LANGUAGE plpgsql");
+  pg_cluster::exec(conninfo, "CREATE TRIGGER refuse BEFORE INSERT ON almanac_events"
+                             " FOR EACH ROW EXECUTE FUNCTION refuse()");
+  auto st = log->append(refused, 0, make_events(refused, 0, 2));
+  INFO(st.to_string());
+  CHECK(st.get_code() == status::code::io_error);
+  CHECK(st.message().find("refused by the test") != std::string::npos);
+  CHECK(highest_of(*log, refused) == 0);
+  CHECK(position_of(*log) == 0);
+  // The same connection goes on: the refused transaction was rolled back, counter included.
+  std::uint64_t position = 0;
+  must(log->append(fine, 0, make_events(fine, 0, 1), &position));
+  CHECK(position == 1);
+  CHECK(log->health().connected);
+  CHECK(log->health().connection_losses == 0);
+  CHECK(stream_of(*log, refused).empty());
+}
+
 TEST_CASE("appends after close fail with unavailable", "[store][postgres]") {
   auto conninfo = pg_cluster::shared().create_database();
   auto log = postgres_backend::open_pg(conninfo);

@@ -262,6 +262,10 @@ status pg_connection::exec(std::string_view sql, const pg_params& params, pg_row
       PQclear(r);
     return status{};
   }
+  return failure(r);
+}
+
+status pg_connection::failure(pg_result* r) {
   std::string msg = trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
   if (msg.empty())
     msg = trimmed(PQerrorMessage(conn_));
@@ -280,6 +284,75 @@ status pg_connection::exec(std::string_view sql, const pg_params& params, pg_row
     return status::no_space("PostgreSQL (" + describe() + "): " + msg);
   return status::io_error("PostgreSQL (" + describe() + "): " + msg
                           + (sqlstate_.empty() ? "" : " (SQLSTATE " + sqlstate_ + ")"));
+}
+
+status pg_connection::exec_pipeline(const std::vector<pg_statement>& statements) {
+  sqlstate_.clear();
+  lost_ = false;
+  if (!conn_)
+    return status::unavailable("not connected to PostgreSQL (" + describe() + ")");
+  // A failure to send or to read a result leaves the protocol state unknown: the connection is
+  // dropped (reported as lost), so the next call starts on a new one.
+  auto broken = [&] {
+    auto st = failure(nullptr);
+    if (!lost_) {
+      lost_ = true;
+      disconnect();
+      st = status::unavailable("lost the connection to PostgreSQL (" + describe()
+                               + ") in a pipeline: " + st.message());
+    }
+    return st;
+  };
+  if (PQenterPipelineMode(conn_) != 1)
+    return broken();
+  for (auto& s : statements) {
+    static const pg_params none;
+    auto& params = s.params ? *s.params : none;
+    std::string text{s.sql};
+    if (PQsendQueryParams(conn_, text.c_str(), params.size(), nullptr, params.values(),
+                          params.lengths(), params.formats(), 1)
+        != 1)
+      return broken();
+  }
+  if (PQpipelineSync(conn_) != 1)
+    return broken();
+  status first;
+  bool failed = false;
+  for (auto& s : statements) {
+    auto* r = PQgetResult(conn_);
+    if (!r)
+      return broken();
+    auto result_status = PQresultStatus(r);
+    if (result_status == PGRES_COMMAND_OK || result_status == PGRES_TUPLES_OK) {
+      if (s.out)
+        *s.out = pg_rows{r};
+      else
+        PQclear(r);
+    } else if (result_status == PGRES_PIPELINE_ABORTED) {
+      PQclear(r);
+    } else {
+      if (!failed) {
+        failed = true;
+        first = failure(r);
+        if (lost_)
+          return first;
+      } else {
+        PQclear(r);
+      }
+    }
+    // Each statement's results end with a null.
+    while (auto* extra = PQgetResult(conn_))
+      PQclear(extra);
+    if (PQstatus(conn_) != CONNECTION_OK)
+      return broken();
+  }
+  auto* sync = PQgetResult(conn_);
+  bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  if (sync)
+    PQclear(sync);
+  if (!synced || PQexitPipelineMode(conn_) != 1)
+    return broken();
+  return first;
 }
 
 } // namespace almanac::store::detail

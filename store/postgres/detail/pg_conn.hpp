@@ -62,6 +62,13 @@ private:
   pg_result* r_ = nullptr;
 };
 
+// One statement of exec_pipeline: its parameters and, for a query, where its rows go.
+struct pg_statement {
+  std::string_view sql;
+  const pg_params* params = nullptr;
+  pg_rows* out = nullptr;
+};
+
 class pg_connection {
 public:
   explicit pg_connection(std::string conninfo) : conninfo_(std::move(conninfo)) {}
@@ -83,6 +90,12 @@ public:
   // held) is a new one.
   std::uint64_t connects() const noexcept { return connects_; }
 
+  // Sends every statement at once and then reads their results (libpq's pipeline mode): one
+  // round trip for all of them. The server runs them in order, each with its own snapshot as
+  // if sent one by one; after one fails it skips the rest. The first failure's status, as
+  // exec() gives it (`lost()` included).
+  status exec_pipeline(const std::vector<pg_statement>& statements);
+
   // Whether the last failure lost the connection.
   bool lost() const noexcept { return lost_; }
   // The SQLSTATE of the last failure ("" when none).
@@ -94,6 +107,10 @@ public:
   std::string describe() const;
 
 private:
+  // The status of a failed statement (`r` may be null), noting the SQLSTATE and a lost
+  // connection.
+  status failure(pg_result* r);
+
   std::string conninfo_;
   pg_conn* conn_ = nullptr;
   bool lost_ = false;
