@@ -77,7 +77,14 @@ std::string render_prometheus(const runtime_metrics& m, std::uint64_t active, st
       << "# HELP almanac_store_reconnects_total Connections to the storage made again after a "
          "loss.\n"
       << "# TYPE almanac_store_reconnects_total counter\n"
-      << "almanac_store_reconnects_total " << log.reconnects << '\n';
+      << "almanac_store_reconnects_total " << log.reconnects << '\n'
+      << "# HELP almanac_log_queued_events Events waiting for the log's writer.\n"
+      << "# TYPE almanac_log_queued_events gauge\n"
+      << "almanac_log_queued_events " << log.queued_events << '\n'
+      << "# HELP almanac_log_appends_waiting Blocking appends waiting for room in the writer's "
+         "queue (backpressure).\n"
+      << "# TYPE almanac_log_appends_waiting gauge\n"
+      << "almanac_log_appends_waiting " << log.appends_waiting << '\n';
   return std::move(out).str();
 }
 

@@ -142,6 +142,7 @@ WAIT_SECONDS=60 wait_for connected || fail "the daemon did not reconnect by itse
 [[ $(metric 'almanac_store_connected{backend="postgresql"}') == 1 ]] || fail "/metrics: not reconnected"
 (($(metric almanac_store_connection_losses_total) >= 1)) || fail "/metrics: no connection loss counted"
 (($(metric almanac_store_reconnects_total) >= 1)) || fail "/metrics: no reconnect counted"
+[[ $(metric almanac_log_queued_events) =~ ^[0-9]+$ ]] || fail "/metrics: no writer queue gauge"
 more_acked() { (($(count "$T/acked-2") >= before + 50)); }
 WAIT_SECONDS=60 wait_for more_acked || fail "creates did not resume after the restart"
 kill "$LOAD_PID"; wait "$LOAD_PID" 2>/dev/null || true; LOAD_PID=
