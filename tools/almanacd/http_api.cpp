@@ -1,12 +1,12 @@
 #include "tools/almanacd/http_api.hpp"
 
+#include "tools/almanacd/ui_assets.hpp"
 #include "tools/edge/admin_client.hpp"
 #include "tools/edge/endpoint.hpp"
 #include "tools/edge/error_table.hpp"
 #include "tools/edge/health_json.hpp"
 #include "tools/edge/json_reader.hpp"
 #include "tools/edge/json_writer.hpp"
-#include "tools/almanacd/ui_assets.hpp"
 
 #include <almanac/admin_actor.hpp>
 #include <almanac/almanac.hpp>

@@ -62,8 +62,8 @@ void error_json(http_response& res, int status, std::string_view code, std::stri
 } // namespace
 
 bool is_ui_path(std::string_view path) {
-  return path.rfind(ui_path, 0) == 0 &&
-         (path.size() == ui_path.size() || path[ui_path.size()] == '/');
+  return path.rfind(ui_path, 0) == 0
+         && (path.size() == ui_path.size() || path[ui_path.size()] == '/');
 }
 
 void serve_ui(const http_request& req, http_response& res) {
