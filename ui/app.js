@@ -690,6 +690,28 @@ function specFromForm() {
   return { name: document.getElementById('e-name').value.trim(), schedule: scheduleFromForm(), target, policies };
 }
 
+// What an edit changes, and only that: the form shows a part of a job (no env, cwd, headers,
+// anchor or other policies), so a field it did not change is not sent and stays as it is.
+function changesOf(job, spec) {
+  const out = {};
+  if (spec.name !== job.name) out.name = spec.name;
+  const s0 = job.schedule, s1 = spec.schedule;
+  const sameSchedule = s0.kind === s1.kind && (s1.kind === 'cron' ? s0.cron === s1.cron && s0.tz === s1.tz
+    : s1.kind === 'every' ? s0.every === s1.every : s0.at === s1.at);
+  if (!sameSchedule) out.schedule = s1;
+  const t0 = job.target, t1 = spec.target;
+  const sameTarget = t0.kind === t1.kind && (t1.kind === 'exec' ? JSON.stringify(t0.argv) === JSON.stringify(t1.argv)
+    : t0.method === t1.method && t0.url === t1.url);
+  if (!sameTarget) out.target = t0.kind === t1.kind ? Object.assign({}, t0, t1) : t1;
+  const p0 = job.policies, p1 = spec.policies, pol = {};
+  const max0 = p0.max_consecutive_errors === undefined ? null : p0.max_consecutive_errors;
+  if (max0 !== p1.max_consecutive_errors) pol.max_consecutive_errors = p1.max_consecutive_errors;
+  if ((p0.group || '') !== p1.group) pol.group = p1.group;
+  if ((p0.timeout || '') !== (p1.timeout || '')) pol.timeout = p1.timeout || null;
+  if (Object.keys(pol).length) out.policies = pol;
+  return out;
+}
+
 // The field an API message is about ("schedule: ...", "policies: max_runs ...").
 function fieldOf(message) {
   const m = /^([a-z_.]+):/.exec(message || '');
@@ -782,9 +804,14 @@ async function showEdit(id) {
     err.textContent = '';
     const spec = specFromForm();
     if (!spec.name) { setMsg('e-name', 'name: is required', true); form.querySelector('#e-name').focus(); return; }
-    if (!spec.policies.timeout && job) spec.policies.timeout = null;
+    const body = job ? changesOf(job, spec) : spec;
+    if (job && !Object.keys(body).length) {
+      toast('Nothing changed');
+      location.hash = '#/job/' + enc(job.id);
+      return;
+    }
     try {
-      const saved = job ? await api('PATCH', '/api/jobs/' + enc(job.id), spec) : await api('POST', '/api/jobs', spec);
+      const saved = job ? await api('PATCH', '/api/jobs/' + enc(job.id), body) : await api('POST', '/api/jobs', spec);
       toast(job ? 'Saved' : 'Created');
       location.hash = '#/job/' + enc(saved.id);
     } catch (x) {

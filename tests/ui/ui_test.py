@@ -491,6 +491,29 @@ def part_create():
         find(d, "#save").click()
         wait(d, lambda x: text_of(x, "#job-name") == "renamed-in-the-form", "the renamed job's page")
         check(api("GET", f"/api/jobs/{jobs[0]['id']}")["name"] == "renamed-in-the-form", "the rename")
+        # An edit sends what it changed only: what the form does not show stays as it was.
+        rich = api("POST", "/api/jobs", {"name": "rich", "schedule": {"kind": "every", "every": "1h",
+                                                                      "anchor": "2030-01-01T00:00:30Z"},
+                                         "target": {"kind": "exec", "argv": ["true"], "env": {"A": "1"}, "cwd": "/tmp"},
+                                         "policies": {"misfire": "skip", "jitter": "5s"}}, expect=201)
+        d.execute_script("location.hash = arguments[0]", "#/edit/" + rich["id"])
+        wait(d, lambda x: find(x, "#e-name") is not None and find(x, "#e-name").get_attribute("value") == "rich",
+             "the rich job's form")
+        argv = find(d, "#e-argv")
+        argv.send_keys(Keys.CONTROL + "a")
+        argv.send_keys("sh\n-c\nexit 0")
+        grp = find(d, "#e-group")
+        grp.send_keys("batch")
+        find(d, "#save").click()
+        wait(d, lambda x: text_of(x, "#job-name") == "rich" and find(x, "#definition dl") is not None, "the rich job's page")
+        after = api("GET", f"/api/jobs/{rich['id']}", expect=200)
+        check(after["target"]["argv"] == ["sh", "-c", "exit 0"] and after["policies"]["group"] == "batch",
+              f"the edit: {after['target']} {after['policies']}")
+        for key in ["env", "cwd"]:
+            check(after["target"][key] == rich["target"][key], f"the edit changed target {key}: {after['target']}")
+        for key in ["misfire", "jitter", "timeout", "max_consecutive_errors"]:
+            check(after["policies"][key] == rich["policies"][key], f"the edit changed policies {key}")
+        check(after["schedule"] == rich["schedule"], f"the edit changed the schedule: {after['schedule']}")
         no_console_errors(d)
     finally:
         close(d)
