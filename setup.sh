@@ -10,6 +10,7 @@ packages=(
   libbenchmark-dev curl python3
   clang libclang-rt-14-dev
   postgresql-15 libpq-dev
+  chromium chromium-driver python3-selenium
 )
 missing=()
 for p in "${packages[@]}"; do

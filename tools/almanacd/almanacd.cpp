@@ -12,6 +12,7 @@
 #include "tools/edge/error_table.hpp"
 #include "tools/almanacd/exec_runner.hpp"
 #include "tools/almanacd/http_api.hpp"
+#include "tools/almanacd/ui_assets.hpp"
 #include <nlohmann/json.hpp>
 #include "tools/almanacd/run_isolation.hpp"
 
@@ -665,6 +666,7 @@ int run_daemon(daemon_options o, std::uint64_t original_nofile) {
     ho.host = http_ep.host;
     ho.port = http_ep.port;
     ho.token = token;
+    ho.open_path = std::string{ui_path};
     ho.tls_cert = o.tls_cert.value_or("");
     ho.tls_key = o.tls_key.value_or("");
     auto started_http = http_server::start(

@@ -1,5 +1,6 @@
 #include "tools/almanacd/http_api.hpp"
 
+#include "tools/almanacd/ui_assets.hpp"
 #include "tools/edge/admin_client.hpp"
 #include "tools/edge/endpoint.hpp"
 #include "tools/edge/error_table.hpp"
@@ -13,6 +14,7 @@
 
 #include <caf/all.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <functional>
 #include <memory>
@@ -142,6 +144,9 @@ json job_list_json(const job_list& l) {
   return page_json("jobs", std::move(jobs), l.next_cursor);
 }
 
+// The most jobs one filtered-by-group list call reads before it answers with what it has.
+constexpr std::size_t group_scan = 10000;
+
 void add(api& a, std::string pattern, std::string method, handler_fn fn) {
   for (auto& r : a.routes)
     if (r.text == pattern) {
@@ -159,7 +164,29 @@ void install_routes(api& a) {
       return send_error(res, limit.err());
     list_request lr{req.get_param_value("status"), req.get_param_value("name"), *limit,
                     req.get_param_value("cursor")};
-    answer(res, a.call<job_list>(lr), job_list_json);
+    if (!req.has_param("group"))
+      return answer(res, a.call<job_list>(lr), job_list_json);
+    // The admin lists by status and name; the group is matched here, page by page of theirs,
+    // each taken whole so that next_cursor stays theirs. A page may hold fewer than `limit`
+    // jobs, even none, while next_cursor is there: at most `group_scan` jobs are read per call.
+    auto group = req.get_param_value("group");
+    job_list out;
+    std::size_t scanned = 0;
+    for (;;) {
+      lr.limit = std::max<std::uint32_t>(1, *limit - static_cast<std::uint32_t>(out.jobs.size()));
+      auto page = a.call<job_list>(lr);
+      if (!page)
+        return send_error(res, page.err());
+      scanned += page->jobs.size();
+      for (auto& j : page->jobs)
+        if (j.policies.group == group)
+          out.jobs.push_back(std::move(j));
+      out.next_cursor = page->next_cursor;
+      if (out.next_cursor.empty() || out.jobs.size() >= *limit || scanned >= group_scan)
+        break;
+      lr.cursor = out.next_cursor;
+    }
+    send_json(res, 200, job_list_json(out));
   });
   add(a, "/api/jobs", "POST", [&a](const http_request& req, http_response& res) {
     auto j = body_json(req, nullptr);
@@ -294,6 +321,10 @@ void install_routes(api& a) {
 }
 
 void dispatch(api& a, http_request& req, http_response& res) {
+  // First, and whatever follows in the path: the server lets these through without the token, so
+  // they must never reach a route that answers with data.
+  if (is_ui_path(req.path))
+    return serve_ui(req, res);
   for (auto& r : a.routes) {
     std::smatch m;
     if (!std::regex_match(req.path, m, r.pattern))

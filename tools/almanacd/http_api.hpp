@@ -4,7 +4,7 @@
 // before a route runs). Statuses come from the one errc table (error_table.hpp); wrong methods
 // get 405.
 //
-//   GET    /api/jobs[?status=&name=&limit=&cursor=]  {"jobs": [job...], "next_cursor"?}
+//   GET    /api/jobs[?status=&name=&group=&limit=&cursor=]  {"jobs": [job...], "next_cursor"?}
 //   POST   /api/jobs                            201 job
 //   GET    /api/jobs/:id                        job
 //   PATCH  /api/jobs/:id                        job
@@ -17,8 +17,10 @@
 //   POST   /api/preview                         {"fires": [ISO...]}; body {"schedule", "from"?, "count"?}
 //   GET    /api/health                          health report
 //   GET    /metrics                             Prometheus text
+//   GET    /ui/...                              the dashboard's files (ui_assets.hpp), no token
 // Lists are pages (admin.hpp): limit 1-1000, default 100; next_cursor, absent on the last page,
-// is the cursor of the next. Errors answer {"error": errc name, "message": text}. An
+// is the cursor of the next; filtered by group, a page may hold fewer than limit jobs (even none)
+// with a next_cursor. Errors answer {"error": errc name, "message": text}. An
 // `X-Almanac-Actor` header names who acts (recorded as "http:NAME"; default "http").
 #pragma once
 

@@ -707,7 +707,10 @@ bool session<Stream>::check_header(http_request& req) {
     if (!ok)
       return refused(http_refusals::forbidden_origin, "cross-origin requests are not accepted");
   }
-  if (!o.token.empty()) {
+  bool open = !o.open_path.empty() && (req.method == "GET" || req.method == "HEAD") &&
+              req.path.rfind(o.open_path, 0) == 0 &&
+              (req.path.size() == o.open_path.size() || req.path[o.open_path.size()] == '/');
+  if (!o.token.empty() && !open) {
     auto header = req.get_header_value("Authorization");
     auto auth = trim(header);
     std::string_view presented;

@@ -8,7 +8,8 @@
 //   2. Host must name this server: the bound address, localhost, 127.0.0.1 or [::1], with the port
 //      (421 otherwise: DNS rebinding);
 //   3. Origin, when present, must be http(s):// one of those (403: cross-site requests);
-//   4. the bearer token, when one is configured (401; scheme case-insensitive, constant time);
+//   4. the bearer token, when one is configured (401; scheme case-insensitive, constant time),
+//      except for a GET or HEAD of `open_path` or a path under it (static files without data);
 //   5. a body only as application/json (415) and within `body_bytes` (413).
 // Every refusal answers `Connection: close` and closes the connection: bytes behind a refused
 // request are never parsed as a request. At `connections` open connections a new one takes the
@@ -66,6 +67,9 @@ struct http_server_options {
   std::uint16_t port = 0; // 0 picks one
   // When non-empty, every request needs `Authorization: Bearer <token>`.
   std::string token;
+  // GET and HEAD of this path, or of one under it ("/ui": "/ui" and "/ui/..."), need no token.
+  // Only for files that hold no data: the handler must answer such paths from them alone.
+  std::string open_path;
   // PEM files; both set: the port speaks HTTPS only.
   std::string tls_cert;
   std::string tls_key;
