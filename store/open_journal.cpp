@@ -1,9 +1,8 @@
 #include "store/open_journal.hpp"
 
 #include "store/event_log.hpp"
+#include "store/postgres/detail/pg_conn.hpp"
 #include "store/postgres/pg_log.hpp"
-
-#include <libpq-fe.h>
 
 namespace almanac::store {
 
@@ -14,56 +13,24 @@ bool is_postgres_uri(std::string_view where) noexcept {
 std::string describe_location(std::string_view where) {
   if (!is_postgres_uri(where))
     return std::string{where};
-  std::string host, port, db, user;
-  char* err = nullptr;
-  std::string text{where};
-  if (auto* opts = PQconninfoParse(text.c_str(), &err)) {
-    for (auto* o = opts; o->keyword; ++o) {
-      if (!o->val)
-        continue;
-      std::string_view k{o->keyword};
-      if (k == "host")
-        host = o->val;
-      else if (k == "port")
-        port = o->val;
-      else if (k == "dbname")
-        db = o->val;
-      else if (k == "user")
-        user = o->val;
-    }
-    PQconninfoFree(opts);
-  }
-  if (err) {
-    PQfreemem(err);
+  auto p = detail::parse_conninfo(std::string{where});
+  if (!p.parsed)
     // Unparsable: show nothing of it, since a password may be anywhere in it.
     return "postgresql://(unparsable URI)";
-  }
   // A unix-socket directory in host= is shown as libpq's URIs spell it, percent-encoded.
   std::string shown_host;
-  for (char c : host)
+  for (char c : p.host)
     shown_host += c == '/' ? std::string{"%2F"} : std::string(1, c);
-  return "postgresql://" + (user.empty() ? std::string{} : user + "@") + shown_host
-         + (port.empty() ? std::string{} : ":" + port) + "/" + db;
+  return "postgresql://" + (p.user.empty() ? std::string{} : p.user + "@") + shown_host
+         + (p.port.empty() ? std::string{} : ":" + p.port) + "/" + p.database;
 }
 
 bool uri_has_password(std::string_view where) {
   if (!is_postgres_uri(where))
     return false;
-  std::string text{where};
-  char* err = nullptr;
-  bool has = false;
-  if (auto* opts = PQconninfoParse(text.c_str(), &err)) {
-    for (auto* o = opts; o->keyword; ++o)
-      if (o->val && std::string_view{o->keyword} == "password" && *o->val)
-        has = true;
-    PQconninfoFree(opts);
-  }
-  if (err) {
-    PQfreemem(err);
-    // Unparsable: assume the worst, so the caller keeps it private.
-    return true;
-  }
-  return has;
+  auto p = detail::parse_conninfo(std::string{where});
+  // Unparsable: assume the worst, so the caller keeps it private.
+  return !p.parsed || p.has_password;
 }
 
 status open_journal(const std::string& where, const open_options& opts,

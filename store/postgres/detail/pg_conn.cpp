@@ -195,30 +195,38 @@ void pg_connection::disconnect() {
   }
 }
 
-std::string pg_connection::describe() const {
-  std::string host, port, db, user;
+conninfo_parts parse_conninfo(const std::string& conninfo) {
+  conninfo_parts out;
   char* err = nullptr;
-  if (auto* opts = PQconninfoParse(conninfo_.c_str(), &err)) {
+  if (auto* opts = PQconninfoParse(conninfo.c_str(), &err)) {
+    out.parsed = true;
     for (auto* o = opts; o->keyword; ++o) {
       if (!o->val)
         continue;
       std::string_view k{o->keyword};
       if (k == "host")
-        host = o->val;
+        out.host = o->val;
       else if (k == "port")
-        port = o->val;
+        out.port = o->val;
       else if (k == "dbname")
-        db = o->val;
+        out.database = o->val;
       else if (k == "user")
-        user = o->val;
+        out.user = o->val;
+      else if (k == "password")
+        out.has_password = *o->val != '\0';
     }
     PQconninfoFree(opts);
   }
   if (err)
     PQfreemem(err);
+  return out;
+}
+
+std::string pg_connection::describe() const {
+  auto p = parse_conninfo(conninfo_);
   auto or_default = [](const std::string& v) { return v.empty() ? std::string{"(default)"} : v; };
-  return "host " + or_default(host) + " port " + or_default(port) + " database " + or_default(db)
-         + " user " + or_default(user);
+  return "host " + or_default(p.host) + " port " + or_default(p.port) + " database "
+         + or_default(p.database) + " user " + or_default(p.user);
 }
 
 status pg_connection::ensure() {

@@ -69,6 +69,15 @@ struct pg_statement {
   pg_rows* out = nullptr;
 };
 
+// What messages may name of a conninfo or URI: never its password. `parsed` is false when libpq
+// cannot parse it (then nothing of it should be shown, a password may be anywhere in it).
+struct conninfo_parts {
+  std::string host, port, database, user;
+  bool has_password = false;
+  bool parsed = false;
+};
+conninfo_parts parse_conninfo(const std::string& conninfo);
+
 class pg_connection {
 public:
   explicit pg_connection(std::string conninfo) : conninfo_(std::move(conninfo)) {}
