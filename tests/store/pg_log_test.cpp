@@ -684,8 +684,16 @@ TEST_CASE("an exclusive writer refuses a second one and is fenced off once anoth
   must(second->highest_seq(job, highest));
   CHECK(highest == 2);
   must(second->append(job, 2, make_events(job, 2, 1)));
-  // Once the second closes, the first may write again (it takes the lock before it writes).
+  // Once the second closes, the first may write again (it takes the lock before it writes). The
+  // server lets the lock go when the closed session's backend has exited, a moment after close.
   must(second->close());
+  auto writer_locks = [&] {
+    return killer.exec("SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                       "WHERE l.locktype = 'advisory' AND l.granted "
+                       "AND d.datname = current_database()");
+  };
+  for (int i = 0; i < 1500 && writer_locks() != "0"; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
   must(first->append(job, 3, make_events(job, 3, 1)));
   must(first->highest_seq(job, highest));
   CHECK(highest == 4);
